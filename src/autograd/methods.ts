@@ -1,0 +1,96 @@
+/** Chainable methods on Tensor (`x.matmul(w).add(b).relu()`), delegating to the op functions. */
+import { runBackward, type BackwardOptions } from './graph.js';
+import * as ew from './ops-elementwise.js';
+import * as red from './ops-reduce.js';
+import * as shp from './ops-shape.js';
+import * as mm from './ops-matmul.js';
+import { onesLike } from './like.js';
+import { keep } from './scope.js';
+import { Tensor, type DType } from './tensor.js';
+import type { TensorLike } from './ops-elementwise.js';
+import type { ReduceOptions } from './ops-reduce.js';
+import type { SliceSpec } from './ops-shape.js';
+import type { MatmulOptions } from './ops-matmul.js';
+import type { Shape } from './shape.js';
+
+type Axes = number | readonly number[] | null;
+
+declare module './tensor.js' {
+  interface Tensor {
+    add(b: TensorLike): Tensor;
+    sub(b: TensorLike): Tensor;
+    mul(b: TensorLike): Tensor;
+    div(b: TensorLike): Tensor;
+    pow(b: TensorLike): Tensor;
+    maximum(b: TensorLike): Tensor;
+    minimum(b: TensorLike): Tensor;
+    equal(b: TensorLike): Tensor;
+    neg(): Tensor;
+    exp(): Tensor;
+    log(): Tensor;
+    sqrt(): Tensor;
+    relu(): Tensor;
+    sigmoid(): Tensor;
+    tanh(): Tensor;
+    abs(): Tensor;
+    sum(axes?: Axes, opts?: ReduceOptions): Tensor;
+    mean(axes?: Axes, opts?: ReduceOptions): Tensor;
+    max(axes?: Axes, opts?: ReduceOptions): Tensor;
+    min(axes?: Axes, opts?: ReduceOptions): Tensor;
+    argmax(axis?: number, opts?: ReduceOptions): Tensor;
+    argmin(axis?: number, opts?: ReduceOptions): Tensor;
+    reshape(shape: Shape): Tensor;
+    flatten(startDim?: number, endDim?: number): Tensor;
+    permute(perm: readonly number[]): Tensor;
+    transpose(dim0?: number, dim1?: number): Tensor;
+    slice(spec: SliceSpec): Tensor;
+    broadcastTo(shape: Shape): Tensor;
+    clone(): Tensor;
+    cast(dtype: DType): Tensor;
+    matmul(b: Tensor, opts?: MatmulOptions): Tensor;
+    /** Accumulates gradients of this tensor into the `.grad` of every leaf it depends on. */
+    backward(gradient?: Tensor, opts?: BackwardOptions): void;
+    /** Sets `.grad` to null (disposing it). */
+    zeroGrad(): void;
+  }
+}
+
+const P = Tensor.prototype;
+P.add = function (b) { return ew.add(this, b); };
+P.sub = function (b) { return ew.sub(this, b); };
+P.mul = function (b) { return ew.mul(this, b); };
+P.div = function (b) { return ew.div(this, b); };
+P.pow = function (b) { return ew.pow(this, b); };
+P.maximum = function (b) { return ew.maximum(this, b); };
+P.minimum = function (b) { return ew.minimum(this, b); };
+P.equal = function (b) { return ew.equal(this, b); };
+P.neg = function () { return ew.neg(this); };
+P.exp = function () { return ew.exp(this); };
+P.log = function () { return ew.log(this); };
+P.sqrt = function () { return ew.sqrt(this); };
+P.relu = function () { return ew.relu(this); };
+P.sigmoid = function () { return ew.sigmoid(this); };
+P.tanh = function () { return ew.tanh(this); };
+P.abs = function () { return ew.abs(this); };
+P.sum = function (axes, opts) { return red.sum(this, axes, opts); };
+P.mean = function (axes, opts) { return red.mean(this, axes, opts); };
+P.max = function (axes, opts) { return red.max(this, axes, opts); };
+P.min = function (axes, opts) { return red.min(this, axes, opts); };
+P.argmax = function (axis, opts) { return red.argmax(this, axis, opts); };
+P.argmin = function (axis, opts) { return red.argmin(this, axis, opts); };
+P.reshape = function (shape) { return shp.reshape(this, shape); };
+P.flatten = function (s, e) { return shp.flatten(this, s, e); };
+P.permute = function (perm) { return shp.permute(this, perm); };
+P.transpose = function (a, b) { return shp.transpose(this, a, b); };
+P.slice = function (spec) { return shp.slice(this, spec); };
+P.broadcastTo = function (shape) { return shp.broadcastTo(this, shape); };
+P.clone = function () { return shp.clone(this); };
+P.cast = function (dtype) { return shp.cast(this, dtype); };
+P.matmul = function (b, opts) { return mm.matmul(this, b, opts); };
+P.backward = function (gradient, opts = {}) {
+  runBackward(this, gradient, opts, { add: (a, b) => ew.add(a, b), onesLike, clone: shp.clone, keep });
+};
+P.zeroGrad = function () {
+  if (this.grad) this.grad.dispose();
+  this.grad = null;
+};

@@ -1,0 +1,210 @@
+/** Elementwise ops with NumPy broadcasting, and their gradients. */
+import { runElementwise, UNARY, BINARY, GRAD, type ElementwiseSpec, type ElementwiseInput } from '../kernels/elementwise.js';
+import { record } from './graph.js';
+import { sumTo } from './ops-reduce.js';
+import { broadcastShapes, broadcastStrides, fmt, sameShape, type Shape } from './shape.js';
+import { fromBuffer, type Tensor, type DType } from './tensor.js';
+import { scalar as scalarTensor } from './creation.js';
+
+export type TensorLike = Tensor | number;
+
+function expectFloat(op: string, t: Tensor): void {
+  if (t.dtype !== 'float32') {
+    throw new Error(`kdgpu: ${op} expects float32 tensors, got ${t.dtype} tensor of shape ${fmt(t.shape)}`);
+  }
+}
+
+function inputFor(op: string, t: Tensor, out: Shape): ElementwiseInput {
+  const buffer = t.bufferFor(op);
+  if (t.size === 1) return { buffer, mode: 'scalar' };
+  if (sameShape(t.shape, out)) return { buffer, mode: 'full' };
+  return { buffer, mode: 'strided', strides: broadcastStrides(t.shape, out) };
+}
+
+/** Runs an elementwise kernel over broadcast inputs (no tape). */
+export function elementwise(
+  op: string,
+  spec: ElementwiseSpec,
+  inputs: readonly Tensor[],
+  opts: { constant?: number; outDtype?: DType } = {},
+): Tensor {
+  let out: number[] = inputs.length ? [...inputs[0].shape] : [];
+  for (let i = 1; i < inputs.length; i++) out = broadcastShapes(op, out, inputs[i].shape);
+  const e = inputs[0].engine;
+  const buf = runElementwise(e, spec, inputs.map((t) => inputFor(op, t, out)), out, opts.constant ?? 0);
+  return fromBuffer(e, buf, out, opts.outDtype ?? 'float32');
+}
+
+// ---- unary --------------------------------------------------------------------------------
+
+function unary(
+  name: keyof typeof UNARY,
+  x: Tensor,
+  grad: ((g: Tensor, x: Tensor, y: Tensor) => Tensor) | null,
+  save: 'x' | 'y' | 'none',
+): Tensor {
+  expectFloat(name, x);
+  const y = elementwise(name, UNARY[name], [x]);
+  if (!grad) return y;
+  const saved = save === 'x' ? [x] : save === 'y' ? [y] : [];
+  return record(`${name} ${fmt(x.shape)}`, [x], y, saved, (g, s) => [
+    grad(g, save === 'x' ? s[0] : (undefined as unknown as Tensor), save === 'y' ? s[0] : (undefined as unknown as Tensor)),
+  ]);
+}
+
+export const neg = (x: Tensor): Tensor => unary('neg', x, (g) => elementwise('neg', UNARY.neg, [g]), 'none');
+export const exp = (x: Tensor): Tensor => unary('exp', x, (g, _x, y) => elementwise('exp', BINARY.mul, [g, y]), 'y');
+export const log = (x: Tensor): Tensor => unary('log', x, (g, xs) => elementwise('log', BINARY.div, [g, xs]), 'x');
+export const sqrt = (x: Tensor): Tensor => unary('sqrt', x, (g, _x, y) => elementwise('sqrt', GRAD.sqrt, [g, y]), 'y');
+export const relu = (x: Tensor): Tensor => unary('relu', x, (g, xs) => elementwise('relu', GRAD.relu, [g, xs]), 'x');
+export const sigmoid = (x: Tensor): Tensor =>
+  unary('sigmoid', x, (g, _x, y) => elementwise('sigmoid', GRAD.sigmoid, [g, y]), 'y');
+export const tanh = (x: Tensor): Tensor => unary('tanh', x, (g, _x, y) => elementwise('tanh', GRAD.tanh, [g, y]), 'y');
+export const abs = (x: Tensor): Tensor => unary('abs', x, (g, xs) => elementwise('abs', GRAD.abs, [g, xs]), 'x');
+
+// ---- binary -------------------------------------------------------------------------------
+
+type BinaryName = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum' | 'pow';
+
+/** Gradients at the output's shape, for (a, b), given g, a, b and the output y. */
+const binaryGrads: Record<BinaryName, (g: Tensor, a: Tensor, b: Tensor, y: Tensor) => [Tensor | null, Tensor | null]> = {
+  add: (g) => [g, g],
+  sub: (g) => [g, elementwise('sub', UNARY.neg, [g])],
+  mul: (g, a, b) => [elementwise('mul', BINARY.mul, [g, b]), elementwise('mul', BINARY.mul, [g, a])],
+  div: (g, a, b) => [elementwise('div', BINARY.div, [g, b]), elementwise('div', GRAD.divB, [g, a, b])],
+  maximum: (g, a, b) => [elementwise('maximum', GRAD.maximumA, [g, a, b]), elementwise('maximum', GRAD.maximumB, [g, a, b])],
+  minimum: (g, a, b) => [elementwise('minimum', GRAD.minimumA, [g, a, b]), elementwise('minimum', GRAD.minimumB, [g, a, b])],
+  pow: (g, a, b, y) => [elementwise('pow', GRAD.powA, [g, a, b]), elementwise('pow', GRAD.powB, [g, a, b, y])],
+};
+
+const needsSaved: Record<BinaryName, { a: boolean; b: boolean; y: boolean }> = {
+  add: { a: false, b: false, y: false },
+  sub: { a: false, b: false, y: false },
+  mul: { a: true, b: true, y: false },
+  div: { a: true, b: true, y: false },
+  maximum: { a: true, b: true, y: false },
+  minimum: { a: true, b: true, y: false },
+  pow: { a: true, b: true, y: true },
+};
+
+function binaryTensors(name: BinaryName, a: Tensor, b: Tensor): Tensor {
+  expectFloat(name, a);
+  expectFloat(name, b);
+  const y = elementwise(name, BINARY[name], [a, b]);
+  if (!a.requiresGrad && !b.requiresGrad) return y;
+  const need = needsSaved[name];
+  const save = [need.a ? a : null, need.b ? b : null, need.y ? y : null].filter((t): t is Tensor => t !== null);
+  const aShape = a.shape;
+  const bShape = b.shape;
+  return record(`${name} ${fmt(aShape)}, ${fmt(bShape)}`, [a, b], y, save, (g, s) => {
+    let k = 0;
+    const sa = need.a ? s[k++] : g;
+    const sb = need.b ? s[k++] : g;
+    const sy = need.y ? s[k++] : g;
+    const [ga, gb] = binaryGrads[name](g, sa, sb, sy);
+    const ra = ga ? reduceGrad(ga, aShape, g) : null;
+    const rb = gb ? reduceGrad(gb, bShape, g) : null;
+    return [ra, rb];
+  });
+}
+
+/** Sums a gradient over broadcast dimensions down to `shape`; frees the full-size one. */
+function reduceGrad(gFull: Tensor, shape: Shape, g: Tensor): Tensor {
+  if (sameShape(gFull.shape, shape)) return gFull;
+  const r = sumTo(gFull, shape);
+  if (gFull !== g) gFull.dispose();
+  return r;
+}
+
+function binaryScalar(name: BinaryName, a: Tensor, c: number, reversed: boolean): Tensor {
+  expectFloat(name, a);
+  const shape = fmt(a.shape);
+  switch (name) {
+    case 'add':
+      return unaryConst('add', a, c, UNARY.addScalar, (g) => g, `add ${shape}, ${c}`);
+    case 'sub':
+      return reversed
+        ? unaryConst('sub', a, c, UNARY.rsubScalar, (g) => elementwise('sub', UNARY.neg, [g]), `sub ${c}, ${shape}`)
+        : unaryConst('sub', a, -c, UNARY.addScalar, (g) => g, `sub ${shape}, ${c}`);
+    case 'mul':
+      return unaryConst('mul', a, c, UNARY.mulScalar, (g) => elementwise('mul', UNARY.mulScalar, [g], { constant: c }), `mul ${shape}, ${c}`);
+    case 'div':
+      if (!reversed) {
+        return unaryConst('div', a, 1 / c, UNARY.mulScalar, (g) => elementwise('div', UNARY.mulScalar, [g], { constant: 1 / c }), `div ${shape}, ${c}`);
+      }
+      break;
+    case 'pow':
+      if (!reversed) {
+        return unaryConst('pow', a, c, UNARY.powScalar, (g, x) => elementwise('pow', GRAD.powScalar, [g, x!], { constant: c }), `pow ${shape}, ${c}`, true);
+      }
+      break;
+    default:
+      break;
+  }
+  // Everything else: the number becomes a one-element tensor.
+  const t = scalarTensor(c);
+  try {
+    return reversed ? binaryTensors(name, t, a) : binaryTensors(name, a, t);
+  } finally {
+    t.dispose();
+  }
+}
+
+function unaryConst(
+  op: string,
+  x: Tensor,
+  c: number,
+  spec: ElementwiseSpec,
+  grad: (g: Tensor, x?: Tensor) => Tensor,
+  desc: string,
+  saveX = false,
+): Tensor {
+  const y = elementwise(op, spec, [x], { constant: c });
+  return record(desc, [x], y, saveX ? [x] : [], (g, s) => [grad(g, s[0])]);
+}
+
+function binary(name: BinaryName, a: TensorLike, b: TensorLike): Tensor {
+  if (typeof a === 'number' && typeof b === 'number') {
+    throw new Error(`kdgpu: ${name}: at least one operand must be a tensor`);
+  }
+  if (typeof b === 'number') return binaryScalar(name, a as Tensor, b, false);
+  if (typeof a === 'number') {
+    if (name === 'add' || name === 'mul' || name === 'maximum' || name === 'minimum') return binaryScalar(name, b, a, false);
+    return binaryScalar(name, b, a, true);
+  }
+  return binaryTensors(name, a, b);
+}
+
+export const add = (a: TensorLike, b: TensorLike): Tensor => binary('add', a, b);
+export const sub = (a: TensorLike, b: TensorLike): Tensor => binary('sub', a, b);
+export const mul = (a: TensorLike, b: TensorLike): Tensor => binary('mul', a, b);
+export const div = (a: TensorLike, b: TensorLike): Tensor => binary('div', a, b);
+export const maximum = (a: TensorLike, b: TensorLike): Tensor => binary('maximum', a, b);
+export const minimum = (a: TensorLike, b: TensorLike): Tensor => binary('minimum', a, b);
+export const pow = (a: TensorLike, b: TensorLike): Tensor => binary('pow', a, b);
+
+// ---- comparisons (no gradient) --------------------------------------------------------------
+
+function compare(name: 'equal' | 'greater' | 'less', a: TensorLike, b: TensorLike): Tensor {
+  const other = typeof a === 'number' ? (b as Tensor) : a;
+  const ta = typeof a === 'number' ? scalarTensor(a, { dtype: other.dtype }) : a;
+  const tb = typeof b === 'number' ? scalarTensor(b, { dtype: other.dtype }) : b;
+  try {
+    if (ta.dtype !== tb.dtype) {
+      throw new Error(`kdgpu: ${name}: dtypes differ (${ta.dtype} vs ${tb.dtype}); cast one first`);
+    }
+    if (ta.dtype === 'int32') {
+      if (name !== 'equal') throw new Error(`kdgpu: ${name} is not supported on int32 tensors`);
+      return elementwise(name, BINARY.equalInt, [ta, tb]);
+    }
+    return elementwise(name, BINARY[name], [ta, tb]);
+  } finally {
+    if (ta !== a) ta.dispose();
+    if (tb !== b) tb.dispose();
+  }
+}
+
+/** 1 where a == b, else 0 (float32). Works on int32 too. */
+export const equal = (a: TensorLike, b: TensorLike): Tensor => compare('equal', a, b);
+export const greater = (a: TensorLike, b: TensorLike): Tensor => compare('greater', a, b);
+export const less = (a: TensorLike, b: TensorLike): Tensor => compare('less', a, b);

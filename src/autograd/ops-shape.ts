@@ -1,0 +1,183 @@
+/** Layout ops: reshape/flatten (views), permute/transpose, slice, concat, broadcastTo, clone, cast. */
+import { runStridedCopy } from '../kernels/copy.js';
+import { runElementwise, UNARY } from '../kernels/elementwise.js';
+import { record } from './graph.js';
+import { sumTo } from './ops-reduce.js';
+import { broadcastShapes, broadcastStrides, checkShape, fmt, normAxis, sameShape, sizeOf, stridesOf, type Shape } from './shape.js';
+import { fromBuffer, fromStorage, type DType, type Tensor } from './tensor.js';
+
+/** Same data, new shape (one dimension may be -1). Shares the buffer. */
+export function reshape(x: Tensor, shape: Shape): Tensor {
+  const op = 'reshape';
+  const st = x.storageFor(op);
+  const s = [...shape];
+  const free = s.indexOf(-1);
+  if (free >= 0) {
+    if (s.indexOf(-1, free + 1) >= 0) throw new Error(`kdgpu: ${op}: only one dimension of ${fmt(shape)} may be -1`);
+    const rest = s.reduce((p, d, i) => (i === free ? p : p * d), 1);
+    if (rest === 0 || x.size % rest !== 0) {
+      throw new Error(`kdgpu: ${op}: cannot reshape ${fmt(x.shape)} (${x.size} elements) to ${fmt(shape)}`);
+    }
+    s[free] = x.size / rest;
+  }
+  checkShape(op, s);
+  if (sizeOf(s) !== x.size) {
+    throw new Error(`kdgpu: ${op}: cannot reshape ${fmt(x.shape)} (${x.size} elements) to ${fmt(shape)} (${sizeOf(s)} elements)`);
+  }
+  const y = fromStorage(st.retain(), s, x.dtype);
+  const inShape = x.shape;
+  return record(`reshape ${fmt(inShape)} → ${fmt(s)}`, [x], y, [], (g) => [reshape(g, inShape)]);
+}
+
+/** Flattens dims startDim..endDim into one (PyTorch's flatten; default: all but the first). */
+export function flatten(x: Tensor, startDim = 1, endDim = -1): Tensor {
+  if (x.rank === 0) return reshape(x, [1]);
+  const a = normAxis('flatten', startDim, x.rank);
+  const b = normAxis('flatten', endDim, x.rank);
+  if (a > b) throw new Error(`kdgpu: flatten: startDim ${startDim} comes after endDim ${endDim} for shape ${fmt(x.shape)}`);
+  const s = [...x.shape.slice(0, a), sizeOf(x.shape.slice(a, b + 1)), ...x.shape.slice(b + 1)];
+  return reshape(x, s);
+}
+
+function copyInto(op: string, x: Tensor, shape: Shape, srcOffset: number, srcStrides: readonly number[]): Tensor {
+  const e = x.engine;
+  const out = e.pool.acquire(Math.max(sizeOf(shape), 1) * 4);
+  runStridedCopy(e, x.bufferFor(op), { offset: srcOffset, strides: srcStrides }, out, { offset: 0, strides: stridesOf(shape) }, shape);
+  return fromBuffer(e, out, shape, x.dtype);
+}
+
+/** Reorders dimensions: output dim i is input dim perm[i]. */
+export function permute(x: Tensor, perm: readonly number[]): Tensor {
+  const op = 'permute';
+  x.storageFor(op);
+  if (perm.length !== x.rank) throw new Error(`kdgpu: ${op}: permutation [${perm.join(', ')}] has ${perm.length} entries for shape ${fmt(x.shape)}`);
+  const p = perm.map((a) => normAxis(op, a, x.rank));
+  if (new Set(p).size !== p.length) throw new Error(`kdgpu: ${op}: [${perm.join(', ')}] is not a permutation`);
+  const st = stridesOf(x.shape);
+  const shape = p.map((a) => x.shape[a]);
+  const y = copyInto(op, x, shape, 0, p.map((a) => st[a]));
+  const inv = new Array<number>(p.length);
+  p.forEach((a, i) => (inv[a] = i));
+  return record(`permute ${fmt(x.shape)} [${p.join(', ')}]`, [x], y, [], (g) => [permute(g, inv)]);
+}
+
+/** Swaps two dimensions (default: the last two). */
+export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
+  if (x.rank < 2 && dim0 === -2 && dim1 === -1) return permute(x, x.shape.map((_, i) => i));
+  const a = normAxis('transpose', dim0, x.rank);
+  const b = normAxis('transpose', dim1, x.rank);
+  const perm = x.shape.map((_, i) => i);
+  perm[a] = b;
+  perm[b] = a;
+  return permute(x, perm);
+}
+
+export type SliceSpec = readonly (number | readonly [number, number?] | null | undefined)[];
+
+/**
+ * Slices with [start, end) per leading dimension: `slice(x, [[1, 3], null, [0, -1]])`. A number
+ * keeps one index (dimension kept, size 1). Negative indices count from the end; bounds clamp.
+ */
+export function slice(x: Tensor, spec: SliceSpec): Tensor {
+  const op = 'slice';
+  x.storageFor(op);
+  if (spec.length > x.rank) throw new Error(`kdgpu: ${op}: ${spec.length} ranges for a tensor of shape ${fmt(x.shape)}`);
+  const begin: number[] = [];
+  const shape: number[] = [];
+  x.shape.forEach((d, i) => {
+    const s = spec[i];
+    let lo = 0;
+    let hi = d;
+    if (typeof s === 'number') {
+      if (!Number.isInteger(s) || s < -d || s >= d) throw new Error(`kdgpu: ${op}: index ${s} is out of range for dimension ${i} of shape ${fmt(x.shape)}`);
+      lo = s < 0 ? s + d : s;
+      hi = lo + 1;
+    } else if (s) {
+      const norm = (v: number) => Math.min(Math.max(v < 0 ? v + d : v, 0), d);
+      lo = norm(s[0]);
+      hi = s[1] === undefined ? d : norm(s[1]);
+      if (hi < lo) hi = lo;
+    }
+    begin.push(lo);
+    shape.push(hi - lo);
+  });
+  const st = stridesOf(x.shape);
+  const offset = begin.reduce((p, b, i) => p + b * st[i], 0);
+  const y = copyInto(op, x, shape, offset, st);
+  const inShape = x.shape;
+  return record(`slice ${fmt(inShape)} → ${fmt(shape)}`, [x], y, [], (g) => {
+    const e = g.engine;
+    const gx = e.pool.acquire(Math.max(sizeOf(inShape), 1) * 4);
+    const zeros = runElementwise(e, UNARY.fill, [], inShape.length ? inShape : [1], 0);
+    runStridedCopy(e, zeros, { offset: 0, strides: stridesOf(inShape) }, gx, { offset: 0, strides: stridesOf(inShape) }, inShape);
+    e.pool.release(zeros);
+    runStridedCopy(e, g.bufferFor(op), { offset: 0, strides: stridesOf(shape) }, gx, { offset, strides: st }, shape);
+    return [fromBuffer(e, gx, inShape, 'float32')];
+  });
+}
+
+/** Joins tensors along `axis`; all other dimensions must match. */
+export function concat(xs: readonly Tensor[], axis = 0): Tensor {
+  const op = 'concat';
+  if (xs.length === 0) throw new Error(`kdgpu: ${op}: needs at least one tensor`);
+  const first = xs[0];
+  first.storageFor(op);
+  const a = normAxis(op, axis, first.rank);
+  for (const t of xs) {
+    t.storageFor(op);
+    if (t.dtype !== first.dtype) throw new Error(`kdgpu: ${op}: dtypes differ (${first.dtype} vs ${t.dtype})`);
+    if (t.rank !== first.rank || t.shape.some((d, i) => i !== a && d !== first.shape[i])) {
+      throw new Error(`kdgpu: ${op}: shapes ${xs.map((u) => fmt(u.shape)).join(', ')} differ outside axis ${a}`);
+    }
+  }
+  const shape = [...first.shape];
+  shape[a] = xs.reduce((p, t) => p + t.shape[a], 0);
+  const e = first.engine;
+  const out = e.pool.acquire(Math.max(sizeOf(shape), 1) * 4);
+  const outStrides = stridesOf(shape);
+  let at = 0;
+  const starts: number[] = [];
+  for (const t of xs) {
+    starts.push(at);
+    runStridedCopy(e, t.bufferFor(op), { offset: 0, strides: stridesOf(t.shape) }, out, { offset: at * outStrides[a], strides: outStrides }, t.shape);
+    at += t.shape[a];
+  }
+  const y = fromBuffer(e, out, shape, first.dtype);
+  return record(`concat ${xs.map((t) => fmt(t.shape)).join(', ')} axis ${a}`, xs, y, [], (g) =>
+    xs.map((t, i) => {
+      const spec: [number, number][] = shape.map((d, k) => (k === a ? [starts[i], starts[i] + t.shape[a]] : [0, d]));
+      return slice(g, spec);
+    }),
+  );
+}
+
+/** Repeats size-1 (and missing leading) dimensions up to `shape`. */
+export function broadcastTo(x: Tensor, shape: Shape): Tensor {
+  const op = 'broadcastTo';
+  x.storageFor(op);
+  const target = checkShape(op, shape);
+  const b = broadcastShapes(op, x.shape, target);
+  if (!sameShape(b, target)) throw new Error(`kdgpu: ${op}: cannot broadcast ${fmt(x.shape)} to ${fmt(shape)}`);
+  const y = copyInto(op, x, target, 0, broadcastStrides(x.shape, target));
+  const inShape = x.shape;
+  return record(`broadcastTo ${fmt(inShape)} → ${fmt(target)}`, [x], y, [], (g) => [sumTo(g, inShape)]);
+}
+
+/** A copy with its own buffer. */
+export function clone(x: Tensor): Tensor {
+  const op = 'clone';
+  const e = x.engine;
+  const spec = x.dtype === 'int32' ? UNARY.copyInt : UNARY.copy;
+  const y = fromBuffer(e, runElementwise(e, spec, [{ buffer: x.bufferFor(op), mode: 'full' }], x.shape.length ? x.shape : [1]), x.shape, x.dtype);
+  return record(`clone ${fmt(x.shape)}`, [x], y, [], (g) => [g]);
+}
+
+/** Converts between float32 and int32 (float → int truncates toward zero). */
+export function cast(x: Tensor, dtype: DType): Tensor {
+  const op = 'cast';
+  x.storageFor(op);
+  if (dtype === x.dtype) return clone(x);
+  const e = x.engine;
+  const spec = dtype === 'float32' ? UNARY.castIntToFloat : UNARY.castFloatToInt;
+  return fromBuffer(e, runElementwise(e, spec, [{ buffer: x.bufferFor(op), mode: 'full' }], x.shape.length ? x.shape : [1]), x.shape, dtype);
+}

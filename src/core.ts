@@ -1,0 +1,16 @@
+/** Everything that runs the same in Node and in a browser. */
+import './autograd/methods.js';
+
+export { init, engine, shutdown, hasEngine, type InitOptions } from './gpu/context.js';
+export type { Engine, EngineStats, EngineMemory, Kernel } from './gpu/engine.js';
+export type { AdapterDescription, AdapterChoice } from './gpu/adapter.js';
+export { Tensor, type DType, type NestedArray } from './autograd/tensor.js';
+export { tidy, keep } from './autograd/scope.js';
+export { noGrad, isGradEnabled, type BackwardOptions } from './autograd/graph.js';
+export { tensor, full, zeros, ones, scalar, rand, randn, manualSeed, type TensorOptions, type RandomOptions } from './autograd/creation.js';
+export { zerosLike, onesLike, fullLike } from './autograd/like.js';
+export { Random } from './autograd/random.js';
+export * from './autograd/ops-elementwise.js';
+export { sum, mean, max, min, argmax, argmin, sumTo, type ReduceOptions } from './autograd/ops-reduce.js';
+export { reshape, flatten, permute, transpose, slice, concat, broadcastTo, clone, cast, type SliceSpec } from './autograd/ops-shape.js';
+export { matmul, linear, type MatmulOptions, type LinearOptions } from './autograd/ops-matmul.js';

@@ -1,0 +1,110 @@
+/**
+ * Reuses released GPU buffers by size class, so a steady training loop allocates nothing.
+ *
+ * Size classes are 1, 1.25, 1.5 and 1.75 times a power of two (at least 256 bytes): at most
+ * 25% waste, and few enough classes that buffers of similar sizes find each other.
+ */
+import { BufferUsage } from './constants.js';
+
+export interface PooledBuffer {
+  readonly id: number;
+  readonly buffer: GPUBuffer;
+  /** Capacity in bytes (the size class), ≥ what was asked for. */
+  readonly size: number;
+  /**
+   * Submission epoch in which the buffer was last touched by encoded GPU work. A buffer touched
+   * by the still-pending encoder must not receive `queue.writeBuffer` (which would run before
+   * the pending commands that read it).
+   */
+  lastUse: number;
+  inUse: boolean;
+}
+
+export const STORAGE_USAGE = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
+
+export function sizeClass(bytes: number): number {
+  const b = Math.max(256, Math.ceil(bytes / 16) * 16);
+  const p = 2 ** Math.floor(Math.log2(b));
+  for (const f of [1, 1.25, 1.5, 1.75, 2]) {
+    const c = p * f;
+    if (c >= b) return c;
+  }
+  return 2 * p;
+}
+
+export class BufferPool {
+  private free = new Map<number, PooledBuffer[]>();
+  private nextId = 1;
+  liveBuffers = 0;
+  liveBytes = 0;
+  pooledBuffers = 0;
+  pooledBytes = 0;
+  created = 0;
+
+  constructor(
+    private device: GPUDevice,
+    private maxBufferSize: number,
+  ) {}
+
+  /**
+   * Takes a buffer of at least `bytes`. With `cleanBefore`, only buffers last used before that
+   * epoch qualify (they will be written by the queue, not by encoded commands).
+   */
+  acquire(bytes: number, cleanBefore?: number): PooledBuffer {
+    const size = sizeClass(bytes);
+    if (size > this.maxBufferSize) {
+      throw new Error(
+        `kdgpu: cannot allocate ${bytes} bytes on the GPU: the adapter's maxBufferSize is ${this.maxBufferSize}`,
+      );
+    }
+    const list = this.free.get(size);
+    if (list && list.length > 0) {
+      let idx = list.length - 1;
+      if (cleanBefore !== undefined) {
+        while (idx >= 0 && list[idx].lastUse >= cleanBefore) idx--;
+      }
+      if (idx >= 0) {
+        const buf = list[idx];
+        list.splice(idx, 1);
+        buf.inUse = true;
+        this.pooledBuffers--;
+        this.pooledBytes -= size;
+        this.liveBuffers++;
+        this.liveBytes += size;
+        return buf;
+      }
+    }
+    const buffer = this.device.createBuffer({ size, usage: STORAGE_USAGE });
+    this.created++;
+    this.liveBuffers++;
+    this.liveBytes += size;
+    return { id: this.nextId++, buffer, size, lastUse: -1, inUse: true };
+  }
+
+  release(buf: PooledBuffer): void {
+    if (!buf.inUse) throw new Error('kdgpu internal error: buffer released twice');
+    buf.inUse = false;
+    this.liveBuffers--;
+    this.liveBytes -= buf.size;
+    this.pooledBuffers++;
+    this.pooledBytes += buf.size;
+    let list = this.free.get(buf.size);
+    if (!list) this.free.set(buf.size, (list = []));
+    list.push(buf);
+  }
+
+  /** Destroys every pooled (unused) buffer. Only call with no pending GPU work. */
+  trim(): number[] {
+    const ids: number[] = [];
+    for (const list of this.free.values()) {
+      for (const b of list) {
+        b.buffer.destroy();
+        ids.push(b.id);
+      }
+    }
+    this.free.clear();
+    this.pooledBuffers = 0;
+    this.pooledBytes = 0;
+    return ids;
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * The current engine. Ops are synchronous (they only record GPU work), so the device must exist
+ * before the first op: `await init()` once, in Node or in a browser.
+ */
+import type { AdapterChoice, AdapterDescription } from './adapter.js';
+import { Engine } from './engine.js';
+
+export interface InitOptions {
+  /** Node only: 'auto' (default), 'hardware' or 'swiftshader'. Env: KDGPU_ADAPTER. */
+  adapter?: AdapterChoice;
+  /** Use this device instead of creating one. */
+  device?: GPUDevice;
+}
+
+type DeviceFactory = (opts: InitOptions) => Promise<{ device: GPUDevice; description: AdapterDescription }>;
+
+let factory: DeviceFactory | null = null;
+let current: Engine | null = null;
+let pending: Promise<Engine> | null = null;
+
+/** Set by the Node and browser entry points. */
+export function setDeviceFactory(f: DeviceFactory): void {
+  factory = f;
+}
+
+export async function init(opts: InitOptions = {}): Promise<Engine> {
+  if (current) return current;
+  if (pending) return pending;
+  pending = (async () => {
+    let device: GPUDevice;
+    let description: AdapterDescription;
+    if (opts.device) {
+      device = opts.device;
+      description = { vendor: '', architecture: '', device: '', description: 'user device', software: false, features: [] };
+    } else {
+      if (!factory) throw new Error('kdgpu: no device factory; import kdgpu from its Node or browser entry point');
+      ({ device, description } = await factory(opts));
+    }
+    current = new Engine(device, description);
+    return current;
+  })();
+  try {
+    return await pending;
+  } finally {
+    pending = null;
+  }
+}
+
+export function engine(): Engine {
+  if (!current) throw new Error('kdgpu: no GPU engine yet; call `await init()` before creating tensors');
+  return current;
+}
+
+export function hasEngine(): boolean {
+  return current !== null;
+}
+
+/** Destroys the device; a later init() creates a new one. */
+export function shutdown(): void {
+  if (current) current.destroy();
+  current = null;
+}

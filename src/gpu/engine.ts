@@ -1,0 +1,428 @@
+/**
+ * The engine owns one GPUDevice and everything that talks to it: the buffer pool, compiled
+ * pipelines, the pending command encoder, uniforms, readbacks, error scopes and counters.
+ *
+ * Work is recorded into one open compute pass and submitted lazily: at a readback, at an explicit
+ * `flush()` (an optimizer step ends with one), or past a safety limit of pending dispatches.
+ * Uniforms of all dispatches of a submission go into 64 KiB chunks bound with dynamic offsets, so
+ * bind groups can be cached per (kernel, buffers) and reused by every step of a training loop.
+ */
+import type { AdapterDescription } from './adapter.js';
+import { BufferPool, type PooledBuffer } from './buffer-pool.js';
+import { BufferUsage, MapMode, ShaderStage } from './constants.js';
+import { reflectKernel, writeUniforms, type KernelInfo } from './reflect.js';
+
+export interface Kernel {
+  /** Names the kernel in errors and profiles, e.g. 'matmul.nn.vec4'. */
+  readonly name: string;
+  readonly source: string;
+  readonly entry?: string;
+}
+
+export type UniformValues = Record<string, number | ArrayLike<number>>;
+
+export interface EngineStats {
+  submissions: number;
+  mapAsyncCalls: number;
+  buffersCreated: number;
+  bindGroupsCreated: number;
+  pipelinesCreated: number;
+  dispatches: number;
+  uploads: number;
+}
+
+export interface EngineMemory {
+  /** Buffers held by live tensors. */
+  liveBuffers: number;
+  liveBytes: number;
+  /** Released buffers kept for reuse. */
+  pooledBuffers: number;
+  pooledBytes: number;
+  /** Uniform chunks and readback staging buffers. */
+  internalBuffers: number;
+  internalBytes: number;
+}
+
+interface Compiled {
+  id: number;
+  name: string;
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+  info: KernelInfo;
+}
+
+const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment on every adapter we know
+const UNIFORM_CHUNK = 64 * 1024; // maxUniformBufferBindingSize's guaranteed minimum
+const MAX_PENDING_DISPATCHES = 8192;
+const MAX_BIND_GROUPS = 16384;
+
+interface UniformChunk {
+  id: number;
+  buffer: GPUBuffer;
+  mirror: Uint8Array;
+  view: DataView;
+  used: number;
+}
+
+export class Engine {
+  readonly pool: BufferPool;
+  readonly limits: GPUSupportedLimits;
+  private compiled = new Map<string, Compiled>();
+  private bindGroups = new Map<string, GPUBindGroup>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private pendingDispatches = 0;
+  private chunks: UniformChunk[] = [];
+  private chunkIndex = 0;
+  private staging = new Map<number, GPUBuffer[]>();
+  private stagingCount = 0;
+  private stagingBytes = 0;
+  private nextInternalId = 1_000_000_000;
+  private pendingChecks: Promise<void>[] = [];
+  private errors: Error[] = [];
+  private lostReason: string | null = null;
+  private counters = {
+    submissions: 0,
+    mapAsyncCalls: 0,
+    otherBuffersCreated: 0,
+    bindGroupsCreated: 0,
+    pipelinesCreated: 0,
+    dispatches: 0,
+    uploads: 0,
+  };
+  /** Increments at every submission; see PooledBuffer.lastUse. */
+  epoch = 0;
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly adapter: AdapterDescription,
+  ) {
+    this.limits = device.limits;
+    this.pool = new BufferPool(device, device.limits.maxBufferSize);
+    device.lost.then((info) => {
+      if (info.reason !== 'destroyed') this.lostReason = info.message || String(info.reason);
+    });
+  }
+
+  // ---- counters -------------------------------------------------------------------------
+
+  stats(): EngineStats {
+    const c = this.counters;
+    return {
+      submissions: c.submissions,
+      mapAsyncCalls: c.mapAsyncCalls,
+      buffersCreated: this.pool.created + c.otherBuffersCreated,
+      bindGroupsCreated: c.bindGroupsCreated,
+      pipelinesCreated: c.pipelinesCreated,
+      dispatches: c.dispatches,
+      uploads: c.uploads,
+    };
+  }
+
+  memory(): EngineMemory {
+    const chunkBytes = this.chunks.length * UNIFORM_CHUNK;
+    return {
+      liveBuffers: this.pool.liveBuffers,
+      liveBytes: this.pool.liveBytes,
+      pooledBuffers: this.pool.pooledBuffers,
+      pooledBytes: this.pool.pooledBytes,
+      internalBuffers: this.chunks.length + this.stagingCount,
+      internalBytes: chunkBytes + this.stagingBytes,
+    };
+  }
+
+  // ---- kernels ----------------------------------------------------------------------------
+
+  private checkAlive(): void {
+    if (this.lostReason !== null) throw new Error(`kdgpu: the GPU device was lost: ${this.lostReason}`);
+  }
+
+  /** Compiles (once) and returns a kernel's pipeline; WGSL errors surface as thrown errors. */
+  private compile(kernel: Kernel): Compiled {
+    const entry = kernel.entry ?? 'main';
+    const key = `${entry}\u0000${kernel.source}`;
+    const hit = this.compiled.get(key);
+    if (hit) return hit;
+    this.checkAlive();
+    const info = reflectKernel(kernel.name, kernel.source, entry);
+    const d = this.device;
+    d.pushErrorScope('validation');
+    const module = d.createShaderModule({ code: kernel.source, label: kernel.name });
+    const layout = d.createBindGroupLayout({
+      label: kernel.name,
+      entries: info.bindings.map((b) => ({
+        binding: b.binding,
+        visibility: ShaderStage.COMPUTE,
+        buffer:
+          b.kind === 'uniform'
+            ? { type: 'uniform' as GPUBufferBindingType, hasDynamicOffset: true }
+            : { type: b.kind as GPUBufferBindingType },
+      })),
+    });
+    const pipeline = d.createComputePipeline({
+      label: kernel.name,
+      layout: d.createPipelineLayout({ bindGroupLayouts: [layout] }),
+      compute: { module, entryPoint: entry },
+    });
+    this.watch(d.popErrorScope(), `compiling kernel '${kernel.name}'`, module);
+    this.counters.pipelinesCreated++;
+    const c: Compiled = { id: this.compiled.size + 1, name: kernel.name, pipeline, layout, info };
+    this.compiled.set(key, c);
+    return c;
+  }
+
+  /**
+   * Compiles a kernel and waits for the driver's verdict: rejects with the WGSL error messages
+   * and the kernel's name. Ops compile lazily and report such errors at the next readback.
+   */
+  async compileChecked(kernel: Kernel): Promise<void> {
+    this.compile(kernel);
+    await this.checkErrors();
+  }
+
+  private watch(p: Promise<GPUError | null>, what: string, module?: GPUShaderModule): void {
+    this.pendingChecks.push(
+      p.then(async (err) => {
+        if (!err) return;
+        let detail = err.message;
+        if (module) {
+          try {
+            const ci = await module.getCompilationInfo();
+            const msgs = ci.messages
+              .filter((m) => m.type === 'error')
+              .map((m) => `  line ${m.lineNum}:${m.linePos}: ${m.message}`);
+            if (msgs.length) detail = `${msgs.join('\n')}\n${detail}`;
+          } catch {
+            /* compilation info is optional */
+          }
+        }
+        this.errors.push(new Error(`kdgpu: GPU error while ${what}:\n${detail}`));
+      }),
+    );
+  }
+
+  /** Throws the first GPU error (WGSL compile, validation, out of memory) reported so far. */
+  async checkErrors(): Promise<void> {
+    while (this.pendingChecks.length) {
+      const checks = this.pendingChecks;
+      this.pendingChecks = [];
+      await Promise.all(checks);
+    }
+    this.checkAlive();
+    if (this.errors.length) {
+      const [first] = this.errors;
+      this.errors = [];
+      throw first;
+    }
+  }
+
+  // ---- recording --------------------------------------------------------------------------
+
+  private ensurePass(): GPUComputePassEncoder {
+    if (!this.encoder) {
+      this.device.pushErrorScope('out-of-memory');
+      this.device.pushErrorScope('validation');
+      this.encoder = this.device.createCommandEncoder();
+    }
+    if (!this.pass) this.pass = this.encoder.beginComputePass();
+    return this.pass;
+  }
+
+  private ensureEncoderNoPass(): GPUCommandEncoder {
+    this.ensurePass();
+    this.pass!.end();
+    this.pass = null;
+    return this.encoder!;
+  }
+
+  private uniformSlot(bytes: number): { chunk: UniformChunk; offset: number } {
+    const need = Math.ceil(bytes / UNIFORM_SLOT) * UNIFORM_SLOT;
+    if (need > UNIFORM_CHUNK) throw new Error(`kdgpu internal error: uniform struct of ${bytes} bytes`);
+    let chunk = this.chunks[this.chunkIndex];
+    if (chunk && chunk.used + need > UNIFORM_CHUNK) {
+      this.chunkIndex++;
+      chunk = this.chunks[this.chunkIndex];
+    }
+    if (!chunk) {
+      const buffer = this.device.createBuffer({
+        size: UNIFORM_CHUNK,
+        usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST,
+        label: 'kdgpu uniforms',
+      });
+      this.counters.otherBuffersCreated++;
+      const mirror = new Uint8Array(UNIFORM_CHUNK);
+      chunk = { id: this.nextInternalId++, buffer, mirror, view: new DataView(mirror.buffer), used: 0 };
+      this.chunks.push(chunk);
+    }
+    const offset = chunk.used;
+    chunk.used += need;
+    // Stale bytes from an earlier submission must not leak into fields a kernel leaves unset.
+    chunk.mirror.fill(0, offset, offset + need);
+    return { chunk, offset };
+  }
+
+  /**
+   * Records one dispatch. `buffers` maps the WGSL variable names of storage bindings to buffers;
+   * `uniforms` gives values for the fields of the kernel's (single) uniform struct.
+   */
+  dispatch(
+    kernel: Kernel,
+    buffers: Record<string, PooledBuffer>,
+    uniforms: UniformValues | null,
+    workgroups: readonly [number, number?, number?],
+  ): void {
+    this.checkAlive();
+    const c = this.compile(kernel);
+    const [x, y = 1, z = 1] = workgroups;
+    if (x === 0 || y === 0 || z === 0) return;
+    const maxGroups = this.limits.maxComputeWorkgroupsPerDimension;
+    if (x > maxGroups || y > maxGroups || z > maxGroups) {
+      throw new Error(
+        `kdgpu internal error: kernel '${c.name}' dispatch ${x}×${y}×${z} exceeds ${maxGroups} workgroups per dimension`,
+      );
+    }
+    const pass = this.ensurePass();
+    const entries: GPUBindGroupEntry[] = [];
+    const keyParts: (number | string)[] = [c.id];
+    const dynamicOffsets: number[] = [];
+    for (const b of c.info.bindings) {
+      if (b.kind === 'uniform') {
+        const { chunk, offset } = this.uniformSlot(b.uniform!.size);
+        if (uniforms) writeUniforms(c.name, b.uniform!, uniforms, chunk.view, offset);
+        entries.push({ binding: b.binding, resource: { buffer: chunk.buffer, size: b.uniform!.size } });
+        keyParts.push(`u${chunk.id}`);
+        dynamicOffsets.push(offset);
+      } else {
+        const buf = buffers[b.name];
+        if (!buf) throw new Error(`kdgpu internal error: kernel '${c.name}' needs buffer '${b.name}'`);
+        if (!buf.inUse) throw new Error(`kdgpu internal error: kernel '${c.name}' got released buffer '${b.name}'`);
+        buf.lastUse = this.epoch;
+        entries.push({ binding: b.binding, resource: { buffer: buf.buffer } });
+        keyParts.push(buf.id);
+      }
+    }
+    const key = keyParts.join(',');
+    let bg = this.bindGroups.get(key);
+    if (!bg) {
+      if (this.bindGroups.size >= MAX_BIND_GROUPS) this.bindGroups.clear();
+      bg = this.device.createBindGroup({ layout: c.layout, entries });
+      this.bindGroups.set(key, bg);
+      this.counters.bindGroupsCreated++;
+    }
+    pass.setPipeline(c.pipeline);
+    pass.setBindGroup(0, bg, dynamicOffsets);
+    pass.dispatchWorkgroups(x, y, z);
+    this.counters.dispatches++;
+    if (++this.pendingDispatches >= MAX_PENDING_DISPATCHES) this.flush();
+  }
+
+  /** Copies bytes between storage buffers, in order with the recorded dispatches. */
+  copyBuffer(src: PooledBuffer, srcOffset: number, dst: PooledBuffer, dstOffset: number, bytes: number): void {
+    if (bytes === 0) return;
+    const enc = this.ensureEncoderNoPass();
+    src.lastUse = this.epoch;
+    dst.lastUse = this.epoch;
+    enc.copyBufferToBuffer(src.buffer, srcOffset, dst.buffer, dstOffset, bytes);
+  }
+
+  /** A buffer holding `data`, written by the queue (so never one the pending work touches). */
+  upload(data: ArrayBufferView): PooledBuffer {
+    this.checkAlive();
+    const buf = this.pool.acquire(Math.max(4, data.byteLength), this.epoch);
+    if (data.byteLength > 0) {
+      this.device.queue.writeBuffer(buf.buffer, 0, data.buffer, data.byteOffset, Math.ceil(data.byteLength / 4) * 4);
+    }
+    buf.lastUse = this.epoch;
+    this.counters.uploads++;
+    return buf;
+  }
+
+  /** Submits everything recorded so far as one queue submission. */
+  flush(): void {
+    if (!this.encoder) return;
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+    const cmd = this.encoder.finish();
+    this.encoder = null;
+    for (let i = 0; i <= this.chunkIndex && i < this.chunks.length; i++) {
+      const ch = this.chunks[i];
+      if (ch.used > 0) this.device.queue.writeBuffer(ch.buffer, 0, ch.mirror.buffer, 0, ch.used);
+      ch.used = 0;
+    }
+    this.chunkIndex = 0;
+    this.device.queue.submit([cmd]);
+    this.counters.submissions++;
+    this.pendingDispatches = 0;
+    this.epoch++;
+    this.watch(this.device.popErrorScope(), 'running GPU work (validation)');
+    this.watch(this.device.popErrorScope(), 'running GPU work (out of memory)');
+  }
+
+  /** Reads `bytes` from the start of a buffer back to the CPU. */
+  async read(buf: PooledBuffer, bytes: number): Promise<ArrayBuffer> {
+    this.checkAlive();
+    const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+    const cls = Math.max(256, 2 ** Math.ceil(Math.log2(size)));
+    let list = this.staging.get(cls);
+    if (!list) this.staging.set(cls, (list = []));
+    let staging = list.pop();
+    if (!staging) {
+      staging = this.device.createBuffer({ size: cls, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+      this.counters.otherBuffersCreated++;
+      this.stagingCount++;
+      this.stagingBytes += cls;
+    }
+    const enc = this.ensureEncoderNoPass();
+    buf.lastUse = this.epoch;
+    enc.copyBufferToBuffer(buf.buffer, 0, staging, 0, size);
+    this.flush();
+    this.counters.mapAsyncCalls++;
+    try {
+      await staging.mapAsync(MapMode.READ, 0, size);
+    } catch (e) {
+      await this.checkErrors();
+      throw e;
+    }
+    const out = staging.getMappedRange(0, size).slice(0, bytes);
+    staging.unmap();
+    list.push(staging);
+    await this.checkErrors();
+    return out;
+  }
+
+  /** Waits until all submitted work has finished and reports any GPU error. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    await this.checkErrors();
+  }
+
+  /** Frees pooled buffers (not those of live tensors). */
+  async trim(): Promise<void> {
+    await this.sync();
+    const ids = new Set(this.pool.trim());
+    if (ids.size) {
+      for (const key of [...this.bindGroups.keys()]) {
+        if (key.split(',').some((p) => ids.has(Number(p)))) this.bindGroups.delete(key);
+      }
+    }
+  }
+
+  destroy(): void {
+    try {
+      this.flush();
+    } catch {
+      /* destroying anyway */
+    }
+    this.device.destroy();
+  }
+}
+
+/** Splits `groups` workgroups over x and y so neither exceeds the per-dimension limit. */
+export function grid(groups: number, maxPerDim = 65535): [number, number] {
+  if (groups <= maxPerDim) return [Math.max(groups, 0), 1];
+  const y = Math.ceil(groups / maxPerDim);
+  return [Math.ceil(groups / y), y];
+}

@@ -1,0 +1,104 @@
+/**
+ * Node-only: gets a GPUDevice from Dawn (the `webgpu` npm package). With no hardware adapter it
+ * falls back by itself to SwiftShader's Vulkan driver (shipped with Debian's Chromium).
+ */
+import { existsSync, mkdirSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AdapterChoice, AdapterDescription } from './adapter.js';
+import { describeAdapter, NO_ADAPTER_HELP, requestDeviceWithLimits } from './adapter.js';
+
+export const SWIFTSHADER_ICD_PATHS = [
+  '/usr/lib/chromium/vk_swiftshader_icd.json',
+  '/usr/lib64/chromium/vk_swiftshader_icd.json',
+  '/usr/lib/chromium-browser/vk_swiftshader_icd.json',
+];
+
+function findSwiftShaderIcd(): string | undefined {
+  const fromEnv = process.env.KDGPU_SWIFTSHADER_ICD;
+  if (fromEnv) return fromEnv;
+  return SWIFTSHADER_ICD_PATHS.find((p) => existsSync(p));
+}
+
+/** Dawn's Vulkan backend wants a private XDG_RUNTIME_DIR; make one when it is missing. */
+function ensureRuntimeDir(): void {
+  const cur = process.env.XDG_RUNTIME_DIR;
+  if (cur && existsSync(cur)) return;
+  const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+  const dir = join(tmpdir(), `kdgpu-runtime-${uid}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  process.env.XDG_RUNTIME_DIR = dir;
+}
+
+type DawnModule = {
+  create: (flags: string[]) => GPU;
+  globals: Record<string, unknown>;
+};
+
+let dawn: DawnModule | undefined;
+async function loadDawn(): Promise<DawnModule> {
+  if (!dawn) {
+    dawn = (await import('webgpu')) as unknown as DawnModule;
+    // WebGPU's global constructors/enums (GPUBufferUsage, …) for code that expects them.
+    for (const [k, v] of Object.entries(dawn.globals)) {
+      if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+    }
+  }
+  return dawn;
+}
+
+// Dawn instances are never let go: one collected by the GC while another is in use has been
+// seen to abort the process (std::system_error from a worker thread).
+const instances: GPU[] = [];
+
+async function tryAdapter(flags: string[]): Promise<GPUAdapter | null> {
+  const d = await loadDawn();
+  const gpu = d.create(flags);
+  instances.push(gpu);
+  return gpu.requestAdapter({ powerPreference: 'high-performance' });
+}
+
+export interface NodeDeviceOptions {
+  /** 'auto' (hardware, else SwiftShader), 'hardware' or 'swiftshader'. Env: KDGPU_ADAPTER. */
+  adapter?: AdapterChoice;
+  /** Extra Dawn toggles/flags passed to `create()`. */
+  dawnFlags?: string[];
+}
+
+export async function createNodeDevice(
+  opts: NodeDeviceOptions = {},
+): Promise<{ device: GPUDevice; adapter: GPUAdapter; description: AdapterDescription }> {
+  const choice = (opts.adapter ?? (process.env.KDGPU_ADAPTER as AdapterChoice | undefined) ?? 'auto') as string;
+  if (!['auto', 'hardware', 'swiftshader'].includes(choice)) {
+    throw new Error(`kdgpu: unknown adapter choice '${choice}' (KDGPU_ADAPTER or options.adapter); expected auto, hardware or swiftshader`);
+  }
+  const flags = opts.dawnFlags ?? [];
+  ensureRuntimeDir();
+  let adapter: GPUAdapter | null = null;
+  const userIcd = process.env.VK_ICD_FILENAMES ?? process.env.VK_DRIVER_FILES;
+  if (choice !== 'swiftshader') {
+    adapter = await tryAdapter(flags);
+  }
+  // Fall back to SwiftShader unless the user pointed the Vulkan loader somewhere themselves.
+  if (!adapter && choice !== 'hardware' && (!userIcd || choice === 'swiftshader')) {
+    const icd = findSwiftShaderIcd();
+    if (icd) {
+      // The Vulkan loader reads these when Dawn creates its next instance.
+      process.env.VK_ICD_FILENAMES = icd;
+      process.env.VK_DRIVER_FILES = icd;
+      adapter = await tryAdapter(flags);
+    }
+  }
+  if (!adapter) {
+    const why =
+      choice === 'hardware'
+        ? 'no hardware WebGPU adapter was found (KDGPU_ADAPTER=hardware).'
+        : choice === 'swiftshader' && !findSwiftShaderIcd()
+          ? `SwiftShader's Vulkan driver was not found (looked at ${SWIFTSHADER_ICD_PATHS.join(', ')}; set KDGPU_SWIFTSHADER_ICD to its .json).`
+          : 'no WebGPU adapter could be created.';
+    throw new Error(`kdgpu: ${why}\n${NO_ADAPTER_HELP}`);
+  }
+  const device = await requestDeviceWithLimits(adapter);
+  return { device, adapter, description: describeAdapter(adapter) };
+}

@@ -1,0 +1,8 @@
+/** Node entry point: Dawn (the `webgpu` package), with SwiftShader as the fallback adapter. */
+import { setDeviceFactory } from './gpu/context.js';
+import { createNodeDevice } from './gpu/node.js';
+
+setDeviceFactory((opts) => createNodeDevice({ adapter: opts.adapter }));
+
+export * from './core.js';
+export { createNodeDevice, SWIFTSHADER_ICD_PATHS } from './gpu/node.js';

@@ -1,0 +1,89 @@
+/**
+ * Strided copy of 32-bit words: for every coordinate c of `shape`,
+ *   dst[dstOffset + Σ c·dstStrides] = src[srcOffset + Σ c·srcStrides].
+ * One kernel serves permute (permuted source strides), slice (offset source), concat (offset
+ * destination), broadcastTo (zero source strides) and their gradients. Dtype-agnostic (u32).
+ */
+import type { PooledBuffer } from '../gpu/buffer-pool.js';
+import { grid, type Engine, type Kernel } from '../gpu/engine.js';
+
+const WG = 64;
+
+function source(rank: number): string {
+  return `
+struct Params { n: u32, srcOffset: u32, dstOffset: u32,
+  shape: array<vec4<u32>, 2>, srcStr: array<vec4<u32>, 2>, dstStr: array<vec4<u32>, 2>, }
+@group(0) @binding(0) var<storage, read> src: array<u32>;
+@group(0) @binding(1) var<storage, read_write> dst: array<u32>;
+@group(0) @binding(2) var<uniform> p: Params;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * ${WG}u;
+  if (i >= p.n) { return; }
+  var rem = i;
+  var s = p.srcOffset;
+  var d = p.dstOffset;
+  for (var k = ${rank - 1}i; k >= 0i; k--) {
+    let q = u32(k);
+    let e = p.shape[q / 4u][q % 4u];
+    let c = rem % e;
+    rem = rem / e;
+    s += c * p.srcStr[q / 4u][q % 4u];
+    d += c * p.dstStr[q / 4u][q % 4u];
+  }
+  dst[d] = src[s];
+}`;
+}
+
+const cache = new Map<number, Kernel>();
+
+export interface StridedView {
+  offset: number;
+  strides: readonly number[];
+}
+
+/** Copies `shape`'s elements from `src` (read through srcView) into `dst` (written through dstView). */
+export function runStridedCopy(
+  engine: Engine,
+  src: PooledBuffer,
+  srcView: StridedView,
+  dst: PooledBuffer,
+  dstView: StridedView,
+  shape: readonly number[],
+): void {
+  let n = 1;
+  for (const d of shape) n *= d;
+  if (n === 0) return;
+  // Merge neighbouring dims that are contiguous in both views: fewer index steps per element.
+  const dims: { e: number; s: number; d: number }[] = [];
+  for (let k = 0; k < shape.length; k++) {
+    if (shape[k] === 1) continue;
+    const cur = { e: shape[k], s: srcView.strides[k], d: dstView.strides[k] };
+    const prev = dims[dims.length - 1];
+    if (prev && prev.s === cur.s * cur.e && prev.d === cur.d * cur.e) {
+      prev.e *= cur.e;
+      prev.s = cur.s;
+      prev.d = cur.d;
+    } else dims.push(cur);
+  }
+  if (dims.length === 0) dims.push({ e: 1, s: 0, d: 0 });
+  const rank = dims.length;
+  let k = cache.get(rank);
+  if (!k) {
+    k = { name: `copy.strided${rank}`, source: source(rank) };
+    cache.set(rank, k);
+  }
+  engine.dispatch(
+    k,
+    { src, dst },
+    {
+      n,
+      srcOffset: srcView.offset,
+      dstOffset: dstView.offset,
+      shape: dims.map((x) => x.e),
+      srcStr: dims.map((x) => x.s),
+      dstStr: dims.map((x) => x.d),
+    },
+    grid(Math.ceil(n / WG), engine.limits.maxComputeWorkgroupsPerDimension),
+  );
+}

@@ -1,0 +1,161 @@
+/**
+ * Reductions (sum with a scale — so mean is a sum —, max, argmax) over any set of axes of a
+ * contiguous input.
+ *
+ * Adjacent axes that are both reduced or both kept are merged first, so the usual cases (rows,
+ * columns, everything) become one reduced and at most two kept dimensions. One workgroup of 64
+ * invocations reduces each output element: each invocation folds a strided share, then a tree in
+ * workgroup memory combines them.
+ */
+import type { PooledBuffer } from '../gpu/buffer-pool.js';
+import { grid, type Engine, type Kernel } from '../gpu/engine.js';
+
+export type ReduceKind = 'sum' | 'max' | 'argmax';
+
+const WG = 64;
+
+interface Plan {
+  keptShape: number[];
+  keptStrides: number[];
+  redShape: number[];
+  redStrides: number[];
+  outN: number;
+  redN: number;
+}
+
+/** Merges runs of kept/reduced axes of a contiguous tensor. */
+export function planReduce(shape: readonly number[], axes: readonly number[]): Plan {
+  const reduced = new Set(axes);
+  const groups: { red: boolean; size: number; stride: number }[] = [];
+  let stride = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    const red = reduced.has(d);
+    const size = shape[d];
+    if (size === 1) continue; // size-1 axes change nothing
+    const last = groups[groups.length - 1];
+    if (last && last.red === red && last.stride * last.size === stride) last.size *= size;
+    else groups.push({ red, size, stride });
+    stride *= size;
+  }
+  groups.reverse();
+  const kept = groups.filter((g) => !g.red);
+  const red = groups.filter((g) => g.red);
+  const prod = (a: { size: number }[]) => a.reduce((p, g) => p * g.size, 1);
+  return {
+    keptShape: kept.map((g) => g.size),
+    keptStrides: kept.map((g) => g.stride),
+    redShape: red.map((g) => g.size),
+    redStrides: red.map((g) => g.stride),
+    outN: prod(kept),
+    redN: prod(red),
+  };
+}
+
+function source(kind: ReduceKind, keptRank: number, redRank: number, dtype: 'f32' | 'i32'): string {
+  const isMax = kind !== 'sum';
+  const decompose = (name: string, idx: string, rank: number, shape: string, strides: string) => {
+    if (rank === 0) return `  let ${name} = 0u;`;
+    if (rank === 1) return `  let ${name} = ${idx} * ${strides}[0][0];`;
+    return [
+      `  var ${name} = 0u;`,
+      `  { var rem = ${idx};`,
+      `    for (var d = ${rank - 1}i; d >= 0i; d--) {`,
+      `      let e = ${shape}[u32(d) / 4u][u32(d) % 4u];`,
+      `      ${name} += (rem % e) * ${strides}[u32(d) / 4u][u32(d) % 4u];`,
+      `      rem = rem / e;`,
+      `    } }`,
+    ].join('\n');
+  };
+  const outType = kind === 'argmax' ? 'i32' : dtype;
+  const init = isMax ? (dtype === 'f32' ? '-3.40282347e38' : '-2147483647 - 1') : dtype === 'f32' ? '0.0' : '0';
+  return `
+struct Params { outN: u32, redN: u32, scale: f32,
+  kShape: array<vec4<u32>, 2>, kStr: array<vec4<u32>, 2>,
+  rShape: array<vec4<u32>, 2>, rStr: array<vec4<u32>, 2>, }
+@group(0) @binding(0) var<storage, read> x: array<${dtype}>;
+@group(0) @binding(1) var<storage, read_write> out: array<${outType}>;
+@group(0) @binding(2) var<uniform> p: Params;
+var<workgroup> partVal: array<${dtype}, ${WG}>;
+${isMax ? `var<workgroup> partIdx: array<u32, ${WG}>;` : ''}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+  let o = wid.x + wid.y * nwg.x;
+  if (o >= p.outN) { return; }
+${decompose('base', 'o', keptRank, 'p.kShape', 'p.kStr')}
+  var acc: ${dtype} = ${init};
+  var accIdx = 0xffffffffu;
+  for (var r = lid.x; r < p.redN; r += ${WG}u) {
+${decompose('off', 'r', redRank, 'p.rShape', 'p.rStr')
+  .split('\n')
+  .map((l) => '  ' + l)
+  .join('\n')}
+    let v = x[base + off];
+    ${isMax ? 'if (v > acc || accIdx == 0xffffffffu) { acc = v; accIdx = r; }' : 'acc += v;'}
+  }
+  partVal[lid.x] = acc;
+  ${isMax ? 'partIdx[lid.x] = accIdx;' : ''}
+  workgroupBarrier();
+  for (var s = ${WG / 2}u; s > 0u; s = s >> 1u) {
+    if (lid.x < s) {
+      ${
+        isMax
+          ? `let a = partVal[lid.x]; let b = partVal[lid.x + s];
+      let ia = partIdx[lid.x]; let ib = partIdx[lid.x + s];
+      // the first index wins ties (PyTorch's argmax); empty slots hold 0xffffffff
+      if (ib != 0xffffffffu && (ia == 0xffffffffu || b > a || (b == a && ib < ia))) {
+        partVal[lid.x] = b; partIdx[lid.x] = ib;
+      }`
+          : 'partVal[lid.x] = partVal[lid.x] + partVal[lid.x + s];'
+      }
+    }
+    workgroupBarrier();
+  }
+  if (lid.x == 0u) {
+    ${kind === 'sum' ? (dtype === 'f32' ? 'out[o] = partVal[0] * p.scale;' : 'out[o] = partVal[0];') : kind === 'max' ? 'out[o] = partVal[0];' : 'out[o] = i32(partIdx[0]);'}
+  }
+}`;
+}
+
+const cache = new Map<string, Kernel>();
+
+/**
+ * Reduces `axes` of a contiguous tensor of `shape`; the output (kept axes in order) has
+ * `outN` elements. For 'sum' the result is multiplied by `scale`.
+ */
+export function runReduce(
+  engine: Engine,
+  kind: ReduceKind,
+  x: PooledBuffer,
+  shape: readonly number[],
+  axes: readonly number[],
+  dtype: 'f32' | 'i32' = 'f32',
+  scale = 1,
+): PooledBuffer {
+  const plan = planReduce(shape, axes);
+  const out = engine.pool.acquire(Math.max(plan.outN, 1) * 4);
+  if (plan.outN === 0) return out;
+  const kr = plan.keptShape.length;
+  const rr = plan.redShape.length;
+  const key = `${kind}|${kr}|${rr}|${dtype}`;
+  let k = cache.get(key);
+  if (!k) {
+    k = { name: `reduce.${kind}.k${kr}r${rr}`, source: source(kind, kr, rr, dtype) };
+    cache.set(key, k);
+  }
+  engine.dispatch(
+    k,
+    { x, out },
+    {
+      outN: plan.outN,
+      redN: plan.redN,
+      scale,
+      kShape: plan.keptShape.length ? plan.keptShape : [1],
+      kStr: plan.keptStrides.length ? plan.keptStrides : [0],
+      rShape: plan.redShape.length ? plan.redShape : [1],
+      rStr: plan.redStrides.length ? plan.redStrides : [0],
+    },
+    grid(plan.outN, engine.limits.maxComputeWorkgroupsPerDimension),
+  );
+  return out;
+}
