@@ -1,0 +1,50 @@
+/** Shared test utilities: engine start-up, seeded data, tolerance checks. */
+import { init, Random, type Engine } from '../src/index.js';
+
+export async function setup(): Promise<Engine> {
+  return init();
+}
+
+/** Float32-representable values from a seeded generator, as float64. */
+export function randomValues(n: number, seed: number, lo = -1, hi = 1): Float64Array {
+  const r = new Random(seed);
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.fround(lo + (hi - lo) * r.next());
+  return out;
+}
+
+export interface Tolerance {
+  rtol?: number;
+  /** Absolute tolerance; defaults to 1e-6 · max|ref| (the project's standard). */
+  atol?: number;
+}
+
+/**
+ * Asserts |got − ref| ≤ atol + rtol·|ref| elementwise (rtol 1e-5, atol 1e-6·max|ref| by default);
+ * the message names the worst element.
+ */
+export function assertClose(got: ArrayLike<number>, ref: ArrayLike<number>, tol: Tolerance = {}, what = 'values'): void {
+  if (got.length !== ref.length) throw new Error(`${what}: length ${got.length}, expected ${ref.length}`);
+  let maxRef = 0;
+  for (let i = 0; i < ref.length; i++) maxRef = Math.max(maxRef, Math.abs(ref[i]));
+  const rtol = tol.rtol ?? 1e-5;
+  const atol = tol.atol ?? 1e-6 * maxRef;
+  let worst = -1;
+  let worstExcess = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const g = got[i];
+    const r = ref[i];
+    if (Number.isNaN(r) && Number.isNaN(g)) continue;
+    if (r === g) continue; // includes matching infinities
+    const excess = Math.abs(g - r) - (atol + rtol * Math.abs(r));
+    if (!(excess <= 0) && (worst < 0 || !(excess <= worstExcess))) {
+      worst = i;
+      worstExcess = excess;
+    }
+  }
+  if (worst >= 0) {
+    throw new Error(
+      `${what}: element ${worst} is ${got[worst]}, expected ${ref[worst]} (|diff| ${Math.abs(got[worst] - ref[worst]).toExponential(3)}, allowed ${(atol + rtol * Math.abs(ref[worst])).toExponential(3)})`,
+    );
+  }
+}
