@@ -79,7 +79,8 @@ export class Engine {
   private stagingBytes = 0;
   private nextInternalId = 1_000_000_000;
   private pendingChecks: Promise<void>[] = [];
-  private errors: Error[] = [];
+  private errors: { seq: number; error: Error }[] = [];
+  private errorSeq = 0;
   private lostReason: string | null = null;
   private counters = {
     submissions: 0,
@@ -181,6 +182,9 @@ export class Engine {
   }
 
   private watch(p: Promise<GPUError | null>, what: string, module?: GPUShaderModule): void {
+    // Errors are reported in the order their scopes were opened: a kernel's compile error comes
+    // before the submission that failed because of it.
+    const seq = this.errorSeq++;
     this.pendingChecks.push(
       p.then(async (err) => {
         if (!err) return;
@@ -196,7 +200,7 @@ export class Engine {
             /* compilation info is optional */
           }
         }
-        this.errors.push(new Error(`kdgpu: GPU error while ${what}:\n${detail}`));
+        this.errors.push({ seq, error: new Error(`kdgpu: GPU error while ${what}:\n${detail}`) });
       }),
     );
   }
@@ -210,9 +214,9 @@ export class Engine {
     }
     this.checkAlive();
     if (this.errors.length) {
-      const [first] = this.errors;
+      const first = this.errors.reduce((a, b) => (b.seq < a.seq ? b : a));
       this.errors = [];
-      throw first;
+      throw first.error;
     }
   }
 

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what kdgpu needs on Debian/Ubuntu, then the npm packages.
+#   libvulkan1            the Vulkan loader that Dawn (the `webgpu` package) uses
+#   chromium              ships SwiftShader's Vulkan driver: WebGPU on the CPU when there is no GPU
+#   dataset-fashion-mnist the default dataset, in /usr/share/datasets/fashion-mnist/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+if [ "${KDGPU_SKIP_APT:-0}" != "1" ]; then
+  $SUDO apt-get update
+  $SUDO apt-get install -y libvulkan1 chromium dataset-fashion-mnist
+fi
+npm ci --no-audit --no-fund

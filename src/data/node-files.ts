@@ -1,0 +1,56 @@
+/** Node-only: finds and reads dataset files from disk. */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { imageSetFromIdx, parseIdx, type IdxArray, type ImageSet } from './idx.js';
+
+export function readIdxFile(path: string): IdxArray {
+  if (!existsSync(path)) throw new Error(`kdgpu: dataset file ${path} does not exist`);
+  if (!statSync(path).isFile()) throw new Error(`kdgpu: dataset path ${path} is not a file`);
+  return parseIdx(new Uint8Array(readFileSync(path)), path);
+}
+
+export const FASHION_MNIST_DEBIAN_DIR = '/usr/share/datasets/fashion-mnist';
+
+/** Where Fashion-MNIST is looked for, in order. */
+export function fashionMnistDirs(explicit?: string): string[] {
+  const dirs: string[] = [];
+  if (explicit) dirs.push(explicit);
+  if (process.env.KDGPU_FASHION_MNIST) dirs.push(process.env.KDGPU_FASHION_MNIST);
+  dirs.push(FASHION_MNIST_DEBIAN_DIR);
+  dirs.push(join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'kdgpu', 'fashion-mnist'));
+  return dirs;
+}
+
+const FILES = {
+  train: ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte'],
+  test: ['t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'],
+} as const;
+
+function findFile(dir: string, base: string): string | undefined {
+  for (const name of [`${base}.gz`, base]) {
+    const p = join(dir, name);
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+/** Reads an MNIST-layout split (Fashion-MNIST, MNIST) from the first directory that has it. */
+export function loadMnistLike(split: 'train' | 'test', dirs: string[], datasetName: string, installHint: string): ImageSet {
+  const [imgBase, lblBase] = FILES[split];
+  for (const dir of dirs) {
+    const img = findFile(dir, imgBase);
+    const lbl = findFile(dir, lblBase);
+    if (img && lbl) return imageSetFromIdx(readIdxFile(img), readIdxFile(lbl), [img, lbl]);
+  }
+  throw new Error(`kdgpu: ${datasetName} (${split}) not found; looked in ${dirs.join(', ')}.\n${installHint}`);
+}
+
+export function loadFashionMnist(split: 'train' | 'test', dir?: string): ImageSet {
+  return loadMnistLike(
+    split,
+    fashionMnistDirs(dir),
+    'Fashion-MNIST',
+    'Install it with:  sudo apt-get install -y dataset-fashion-mnist   (or set KDGPU_FASHION_MNIST to a folder with the four IDX files)',
+  );
+}
