@@ -1,0 +1,81 @@
+import { expect } from 'chai';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'fflate';
+import { imageSetFromIdx, loadFashionMnist, loadMnistLike, parseIdx, readIdxFile } from '../src/index.js';
+
+function idx(typeCode: number, dims: number[], body: Uint8Array): Uint8Array {
+  const head = new Uint8Array(4 + 4 * dims.length);
+  const dv = new DataView(head.buffer);
+  head[2] = typeCode;
+  head[3] = dims.length;
+  dims.forEach((d, i) => dv.setUint32(4 + 4 * i, d, false));
+  const out = new Uint8Array(head.length + body.length);
+  out.set(head);
+  out.set(body, head.length);
+  return out;
+}
+
+describe('IDX reader', () => {
+  it('reads uint8, int32 and float32 files, raw and gzipped', () => {
+    const u8 = idx(0x08, [2, 3], Uint8Array.from([1, 2, 3, 4, 5, 255]));
+    const a = parseIdx(u8, 'a.idx');
+    expect(a.dims).to.deep.equal([2, 3]);
+    expect(Array.from(a.data)).to.deep.equal([1, 2, 3, 4, 5, 255]);
+    expect(Array.from(parseIdx(gzipSync(u8), 'a.idx.gz').data)).to.deep.equal([1, 2, 3, 4, 5, 255]);
+    const body = new Uint8Array(8);
+    new DataView(body.buffer).setInt32(0, -7, false);
+    new DataView(body.buffer).setFloat32(4, 1.5, false);
+    expect(Array.from(parseIdx(idx(0x0c, [1], body.subarray(0, 4)), 'i').data)).to.deep.equal([-7]);
+    expect(Array.from(parseIdx(idx(0x0d, [1], body.subarray(4)), 'f').data)).to.deep.equal([1.5]);
+  });
+
+  it('rejects hostile files with an error naming the file, without allocating what the header claims', () => {
+    const good = idx(0x08, [2, 2], Uint8Array.from([1, 2, 3, 4]));
+    const bad = (bytes: Uint8Array, re: RegExp) => expect(() => parseIdx(bytes, '/data/evil-idx')).to.throw(re);
+    bad(Uint8Array.from([1, 2, 3]), /evil-idx.*not an IDX file/);
+    bad(Uint8Array.from([0x12, 0x34, 0x08, 0x01, 0, 0, 0, 1, 9]), /evil-idx.*magic/);
+    bad(Uint8Array.from([0, 0, 0x42, 1, 0, 0, 0, 1, 9]), /evil-idx.*unknown IDX type/);
+    bad(good.subarray(0, 10), /evil-idx.*truncated IDX header/);
+    bad(good.subarray(0, good.length - 1), /evil-idx.*truncated IDX data.*need 4 bytes.*has 3/);
+    // 0xffffffff^3 elements: overflows any allocation; must fail before allocating
+    bad(idx(0x08, [0xffffffff, 0xffffffff, 0xffffffff], new Uint8Array(0)), /evil-idx.*more data than can exist/);
+    bad(idx(0x08, [65536, 65536], new Uint8Array(16)), /evil-idx.*truncated IDX data/);
+    bad(Uint8Array.from([0x1f, 0x8b, 1, 2, 3]), /evil-idx.*corrupt gzip/);
+  });
+
+  it('rejects image and label files that disagree', () => {
+    const imgs = parseIdx(idx(0x08, [3, 2, 2], new Uint8Array(12)), 'imgs');
+    const lbls = parseIdx(idx(0x08, [2], new Uint8Array(2)), 'lbls');
+    expect(() => imageSetFromIdx(imgs, lbls, ['imgs', 'lbls'])).to.throw(/lbls has 2 labels but imgs has 3 images/);
+  });
+
+  it('names a missing file and a missing dataset with the install command', () => {
+    expect(() => readIdxFile('/nonexistent/x.idx')).to.throw(/\/nonexistent\/x\.idx does not exist/);
+    const empty = mkdtempSync(join(tmpdir(), 'kdgpu-idx-'));
+    expect(() => loadMnistLike('test', [empty], 'Fashion-MNIST', 'apt-get install -y dataset-fashion-mnist')).to.throw(
+      /Fashion-MNIST \(test\) not found.*apt-get install -y dataset-fashion-mnist/s,
+    );
+    const p = join(empty, 'trunc.gz');
+    writeFileSync(p, gzipSync(idx(0x08, [5], new Uint8Array(5))).subarray(0, 10));
+    expect(() => readIdxFile(p)).to.throw(/trunc\.gz/);
+  });
+
+  it('reads the real Fashion-MNIST (Debian package) and the MNIST test set', function () {
+    const train = loadFashionMnist('train');
+    const test = loadFashionMnist('test');
+    expect([train.count, train.rows, train.cols]).to.deep.equal([60000, 28, 28]);
+    expect(test.count).to.equal(10000);
+    // Fashion-MNIST is balanced: 6,000 / 1,000 per class.
+    const hist = (l: Int32Array) => Array.from({ length: 10 }, (_, c) => l.filter((v) => v === c).length);
+    expect(hist(train.labels)).to.deep.equal(new Array(10).fill(6000));
+    expect(hist(test.labels)).to.deep.equal(new Array(10).fill(1000));
+    const mnistDir = join(process.cwd(), '..', 'shared', 'datasets', 'mnist');
+    if (!existsSync(mnistDir)) throw new Error(`MNIST test set expected in ${mnistDir}`);
+    const mnist = loadMnistLike('test', [mnistDir], 'MNIST', '');
+    expect(mnist.count).to.equal(10000);
+    // The official MNIST test set's label histogram.
+    expect(hist(mnist.labels)).to.deep.equal([980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]);
+  });
+});
