@@ -15,3 +15,4 @@ export { sum, mean, max, min, argmax, argmin, sumTo, type ReduceOptions } from '
 export { reshape, flatten, permute, transpose, slice, concat, broadcastTo, clone, cast, type SliceSpec } from './autograd/ops-shape.js';
 export { matmul, linear, type MatmulOptions, type LinearOptions } from './autograd/ops-matmul.js';
 export { parseIdx, imageSetFromIdx, isGzip, type IdxArray, type IdxType, type ImageSet } from './data/idx.js';
+export * as nn from './nn/index.js';

@@ -119,6 +119,11 @@ export function manualSeed(seed: number): void {
   globalRandom = new Random(seed);
 }
 
+/** The generator behind rand/randn calls without a seed (and default weight initialization). */
+export function defaultGenerator(): Random {
+  return globalRandom;
+}
+
 function generator(opts: RandomOptions): Random {
   return opts.seed === undefined ? globalRandom : new Random(opts.seed);
 }

@@ -67,7 +67,7 @@ function source(kind: ReduceKind, keptRank: number, redRank: number, dtype: 'f32
     ].join('\n');
   };
   const outType = kind === 'argmax' ? 'i32' : dtype;
-  const init = isMax ? (dtype === 'f32' ? '-3.40282347e38' : '-2147483647 - 1') : dtype === 'f32' ? '0.0' : '0';
+  const init = isMax ? (dtype === 'f32' ? 'bitcast<f32>(0xff7fffffu)' : '-2147483647 - 1') : dtype === 'f32' ? '0.0' : '0';
   return `
 struct Params { outN: u32, redN: u32, scale: f32,
   kShape: array<vec4<u32>, 2>, kStr: array<vec4<u32>, 2>,

@@ -1,0 +1,124 @@
+/**
+ * In-place optimizer updates: each dispatch rewrites one parameter's buffer and its state
+ * buffers (no new buffers per step). Step-dependent numbers (learning rate, bias corrections)
+ * arrive as uniforms; `gradScale` is a one-element buffer (e.g. from gradient clipping) that
+ * multiplies the gradient, so clipping needs no readback.
+ */
+import type { PooledBuffer } from '../gpu/buffer-pool.js';
+import { grid, type Engine, type Kernel } from '../gpu/engine.js';
+
+const WG = 64;
+
+const header = `
+@group(0) @binding(0) var<storage, read_write> param: array<f32>;
+@group(0) @binding(1) var<storage, read> grad: array<f32>;
+@group(0) @binding(2) var<storage, read> gradScale: array<f32>;`;
+
+const indexing = `
+  let i = gid.x + gid.y * nwg.x * ${WG}u;
+  if (i >= p.n) { return; }`;
+
+const main = `@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {`;
+
+/**
+ * Adam / AdamW. PyTorch: p -= lr/bc1 · m / (√v/√bc2 + eps). Keras: p -= lr·√bc2/bc1 · m / (√v + eps)
+ * (eps outside the bias correction). Decoupled weight decay (AdamW) shrinks p first; L2 weight
+ * decay (Adam) adds wd·p to the gradient.
+ */
+export const ADAM: Kernel = {
+  name: 'optimizer.adam',
+  source: `
+struct Params { n: u32, lr: f32, beta1: f32, beta2: f32, eps: f32, bc1: f32, bc2: f32,
+  l2: f32, decoupled: f32, kerasEps: u32, }
+${header}
+@group(0) @binding(3) var<storage, read_write> m: array<f32>;
+@group(0) @binding(4) var<storage, read_write> v: array<f32>;
+@group(0) @binding(5) var<uniform> p: Params;
+${main}${indexing}
+  var w = param[i];
+  let g = grad[i] * gradScale[0] + p.l2 * w;
+  w = w * (1.0 - p.lr * p.decoupled);
+  let mi = p.beta1 * m[i] + (1.0 - p.beta1) * g;
+  let vi = p.beta2 * v[i] + (1.0 - p.beta2) * g * g;
+  m[i] = mi;
+  v[i] = vi;
+  if (p.kerasEps == 1u) {
+    w = w - (p.lr * sqrt(p.bc2) / p.bc1) * mi / (sqrt(vi) + p.eps);
+  } else {
+    w = w - (p.lr / p.bc1) * mi / (sqrt(vi) / sqrt(p.bc2) + p.eps);
+  }
+  param[i] = w;
+}`,
+};
+
+/** SGD with momentum/dampening/Nesterov and L2 weight decay, as torch.optim.SGD. */
+export const SGD: Kernel = {
+  name: 'optimizer.sgd',
+  source: `
+struct Params { n: u32, lr: f32, momentum: f32, dampening: f32, wd: f32, nesterov: u32, first: u32, }
+${header}
+@group(0) @binding(3) var<storage, read_write> buf: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;
+${main}${indexing}
+  let w = param[i];
+  var g = grad[i] * gradScale[0] + p.wd * w;
+  if (p.momentum != 0.0) {
+    var b = g;
+    if (p.first == 0u) { b = p.momentum * buf[i] + (1.0 - p.dampening) * g; }
+    buf[i] = b;
+    if (p.nesterov == 1u) { g = g + p.momentum * b; } else { g = b; }
+  }
+  param[i] = w - p.lr * g;
+}`,
+};
+
+export interface AdamUniforms {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  step: number;
+  l2: number;
+  decoupled: number;
+  kerasEps: boolean;
+}
+
+export function runAdam(
+  engine: Engine,
+  n: number,
+  bufs: { param: PooledBuffer; grad: PooledBuffer; gradScale: PooledBuffer; m: PooledBuffer; v: PooledBuffer },
+  u: AdamUniforms,
+): void {
+  engine.dispatch(
+    ADAM,
+    bufs,
+    {
+      n,
+      lr: u.lr,
+      beta1: u.beta1,
+      beta2: u.beta2,
+      eps: u.eps,
+      bc1: 1 - u.beta1 ** u.step,
+      bc2: 1 - u.beta2 ** u.step,
+      l2: u.l2,
+      decoupled: u.decoupled,
+      kerasEps: u.kerasEps ? 1 : 0,
+    },
+    grid(Math.ceil(n / WG), engine.limits.maxComputeWorkgroupsPerDimension),
+  );
+}
+
+export function runSgd(
+  engine: Engine,
+  n: number,
+  bufs: { param: PooledBuffer; grad: PooledBuffer; gradScale: PooledBuffer; buf: PooledBuffer },
+  u: { lr: number; momentum: number; dampening: number; wd: number; nesterov: boolean; first: boolean },
+): void {
+  engine.dispatch(
+    SGD,
+    bufs,
+    { n, lr: u.lr, momentum: u.momentum, dampening: u.dampening, wd: u.wd, nesterov: u.nesterov ? 1 : 0, first: u.first ? 1 : 0 },
+    grid(Math.ceil(n / WG), engine.limits.maxComputeWorkgroupsPerDimension),
+  );
+}

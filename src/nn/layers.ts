@@ -1,0 +1,95 @@
+/** Basic layers: Linear, ReLU, Flatten, Identity, Sequential. */
+import { defaultGenerator } from '../autograd/creation.js';
+import { relu } from '../autograd/ops-elementwise.js';
+import { linear } from '../autograd/ops-matmul.js';
+import { flatten } from '../autograd/ops-shape.js';
+import { Random } from '../autograd/random.js';
+import type { Tensor } from '../autograd/tensor.js';
+import { initBias, initWeight, type InitScheme } from './init.js';
+import { Module, type ModuleOutput } from './module.js';
+
+export interface LayerInit {
+  /** Initializer scheme (default 'pytorch'). */
+  init?: InitScheme;
+  /** A generator shared by a model's layers, or a seed; default: the global generator. */
+  rng?: Random | number;
+}
+
+export function rngOf(opts: LayerInit): Random {
+  if (opts.rng instanceof Random) return opts.rng;
+  if (typeof opts.rng === 'number') return new Random(opts.rng);
+  return defaultGenerator();
+}
+
+export class Linear extends Module {
+  weight: Tensor;
+  bias: Tensor | null;
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    opts: LayerInit & { bias?: boolean; activation?: 'relu' } = {},
+  ) {
+    super();
+    if (!Number.isInteger(inFeatures) || !Number.isInteger(outFeatures) || inFeatures < 1 || outFeatures < 1) {
+      throw new Error(`kdgpu: Linear(${inFeatures}, ${outFeatures}): feature counts must be positive integers`);
+    }
+    const rng = rngOf(opts);
+    const scheme = opts.init ?? 'pytorch';
+    const shape = [outFeatures, inFeatures];
+    this.weight = this.registerParameter('weight', initWeight(shape, scheme, rng))!;
+    this.bias = opts.bias === false ? null : this.registerParameter('bias', initBias(outFeatures, shape, scheme, rng));
+    this.activation = opts.activation;
+  }
+  readonly activation: 'relu' | undefined;
+  override setParameter(name: string, t: Tensor): void {
+    super.setParameter(name, t);
+    if (name === 'weight') this.weight = t;
+    if (name === 'bias') this.bias = t;
+  }
+  forward(x: Tensor): Tensor {
+    return linear(x, this.weight, this.bias, { relu: this.activation === 'relu' });
+  }
+  override describe(): string {
+    return `Linear(${this.inFeatures} → ${this.outFeatures}${this.activation ? `, ${this.activation}` : ''})`;
+  }
+}
+
+export class ReLU extends Module {
+  forward(x: Tensor): Tensor {
+    return relu(x);
+  }
+}
+
+export class Identity extends Module {
+  forward(x: Tensor): Tensor {
+    return x;
+  }
+}
+
+/** Flattens all dimensions after the first (Keras Flatten / PyTorch nn.Flatten). */
+export class Flatten extends Module {
+  constructor(
+    readonly startDim = 1,
+    readonly endDim = -1,
+  ) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return flatten(x, this.startDim, this.endDim);
+  }
+}
+
+/** Runs children in order; their state_dict names are "0", "1", … as in PyTorch. */
+export class Sequential extends Module {
+  readonly layers: Module[];
+  constructor(...layers: Module[]) {
+    super();
+    this.layers = layers;
+    layers.forEach((m, i) => this.registerModule(String(i), m));
+  }
+  forward(x: Tensor): ModuleOutput {
+    let h = x;
+    for (const m of this.layers) h = m.call(h);
+    return h;
+  }
+}

@@ -1,0 +1,267 @@
+/**
+ * Optimizers (SGD, Adam, AdamW) whose updates run on the GPU in place, gradient clipping by
+ * global norm without readback, and learning-rate schedules. Numerics follow torch.optim;
+ * Adam's `epsilonConvention: 'keras'` follows tf.keras (eps added to √v before bias correction).
+ */
+import { full } from '../autograd/creation.js';
+import { noGrad } from '../autograd/graph.js';
+import { add, minimum, mul, sqrt } from '../autograd/ops-elementwise.js';
+import { sum } from '../autograd/ops-reduce.js';
+import { keep, tidy } from '../autograd/scope.js';
+import type { Tensor } from '../autograd/tensor.js';
+import { runAdam, runSgd } from '../kernels/optimizer.js';
+
+export interface OptimizerOptions {
+  lr: number;
+  /** Clip gradients to this global L2 norm before the update (torch.nn.utils.clip_grad_norm_). */
+  clipNorm?: number;
+}
+
+export abstract class Optimizer {
+  lr: number;
+  /** Number of completed steps. */
+  stepCount = 0;
+  protected readonly clipNorm: number | undefined;
+  private one: Tensor | null = null;
+
+  constructor(
+    readonly params: Tensor[],
+    opts: OptimizerOptions,
+  ) {
+    if (!(opts.lr >= 0)) throw new Error(`kdgpu: optimizer: learning rate must be ≥ 0, got ${opts.lr}`);
+    if (opts.clipNorm !== undefined && !(opts.clipNorm > 0)) throw new Error(`kdgpu: optimizer: clipNorm must be > 0, got ${opts.clipNorm}`);
+    for (const p of params) {
+      if (!p.requiresGrad) throw new Error(`kdgpu: optimizer: parameter ${p.toString()} does not require grad`);
+    }
+    this.lr = opts.lr;
+    this.clipNorm = opts.clipNorm;
+  }
+
+  /** Disposes every parameter's gradient. */
+  zeroGrad(): void {
+    for (const p of this.params) p.zeroGrad();
+  }
+
+  /**
+   * Updates every parameter that has a gradient, then submits the step's GPU work (one queue
+   * submission per training step).
+   */
+  step(opts: { flush?: boolean } = {}): void {
+    this.stepCount++;
+    const withGrad = this.params.filter((p) => p.grad);
+    if (withGrad.length) {
+      const scale = this.clipNorm !== undefined ? clipScale(withGrad.map((p) => p.grad!), this.clipNorm) : this.unitScale();
+      withGrad.forEach((p) => this.update(p, p.grad!, scale));
+      if (scale !== this.one) scale.dispose();
+      if (opts.flush ?? true) withGrad[0].engine.flush();
+    }
+  }
+
+  protected abstract update(p: Tensor, g: Tensor, gradScale: Tensor): void;
+
+  private unitScale(): Tensor {
+    if (!this.one) this.one = keep(full([1], 1));
+    return this.one;
+  }
+
+  /** Frees optimizer state. */
+  dispose(): void {
+    this.one?.dispose();
+    this.one = null;
+  }
+}
+
+/** min(1, maxNorm / (‖g‖₂ + 1e-6)) over all gradients, as a one-element GPU tensor. */
+export function clipScale(grads: Tensor[], maxNorm: number): Tensor {
+  return keep(
+    noGrad(() =>
+      tidy(() => {
+        let total: Tensor | null = null;
+        for (const g of grads) {
+          const s = sum(mul(g, g));
+          total = total ? add(total, s) : s;
+        }
+        const norm = sqrt(total!);
+        return minimum(mul(add(norm, 1e-6).pow(-1), maxNorm), 1).reshape([1]);
+      }),
+    ),
+  );
+}
+
+function stateLike(p: Tensor): Tensor {
+  return keep(full(p.shape, 0));
+}
+
+export interface SGDOptions extends OptimizerOptions {
+  momentum?: number;
+  dampening?: number;
+  nesterov?: boolean;
+  weightDecay?: number;
+}
+
+export class SGD extends Optimizer {
+  private readonly momentum: number;
+  private readonly dampening: number;
+  private readonly nesterov: boolean;
+  private readonly weightDecay: number;
+  private readonly buffers = new Map<Tensor, Tensor>();
+  private readonly started = new Set<Tensor>();
+
+  constructor(params: Tensor[], opts: SGDOptions) {
+    super(params, opts);
+    this.momentum = opts.momentum ?? 0;
+    this.dampening = opts.dampening ?? 0;
+    this.nesterov = opts.nesterov ?? false;
+    this.weightDecay = opts.weightDecay ?? 0;
+    if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) {
+      throw new Error('kdgpu: SGD: Nesterov momentum requires a momentum > 0 and zero dampening');
+    }
+  }
+
+  protected update(p: Tensor, g: Tensor, gradScale: Tensor): void {
+    let buf = this.buffers.get(p);
+    if (!buf) {
+      // Without momentum the buffer is never read; a one-element placeholder binds the slot.
+      buf = this.momentum !== 0 ? stateLike(p) : keep(full([1], 0));
+      this.buffers.set(p, buf);
+    }
+    const first = !this.started.has(p);
+    this.started.add(p);
+    runSgd(
+      p.engine,
+      p.size,
+      { param: p.bufferFor('SGD.step'), grad: g.bufferFor('SGD.step'), gradScale: gradScale.bufferFor('SGD.step'), buf: buf.bufferFor('SGD.step') },
+      { lr: this.lr, momentum: this.momentum, dampening: this.dampening, wd: this.weightDecay, nesterov: this.nesterov, first },
+    );
+  }
+
+  override dispose(): void {
+    for (const b of this.buffers.values()) b.dispose();
+    this.buffers.clear();
+    super.dispose();
+  }
+}
+
+export interface AdamOptions extends OptimizerOptions {
+  betas?: [number, number];
+  /** Default 1e-8 (PyTorch); Keras uses 1e-7 with epsilonConvention 'keras'. */
+  eps?: number;
+  /** L2 penalty added to the gradient (Adam) — or, for AdamW, the decoupled decay rate. */
+  weightDecay?: number;
+  /** 'pytorch' (default): eps added after bias correction of √v; 'keras': before. */
+  epsilonConvention?: 'pytorch' | 'keras';
+}
+
+export class Adam extends Optimizer {
+  protected readonly betas: [number, number];
+  protected readonly eps: number;
+  protected readonly weightDecay: number;
+  protected readonly decoupled: boolean = false;
+  private readonly keras: boolean;
+  private readonly state = new Map<Tensor, { m: Tensor; v: Tensor; step: number }>();
+
+  constructor(params: Tensor[], opts: AdamOptions) {
+    super(params, opts);
+    this.betas = opts.betas ?? [0.9, 0.999];
+    this.eps = opts.eps ?? 1e-8;
+    this.weightDecay = opts.weightDecay ?? 0;
+    this.keras = opts.epsilonConvention === 'keras';
+    for (const b of this.betas) if (!(b >= 0 && b < 1)) throw new Error(`kdgpu: Adam: betas must be in [0, 1), got [${this.betas.join(', ')}]`);
+  }
+
+  protected update(p: Tensor, g: Tensor, gradScale: Tensor): void {
+    let s = this.state.get(p);
+    if (!s) {
+      s = { m: stateLike(p), v: stateLike(p), step: 0 };
+      this.state.set(p, s);
+    }
+    s.step++;
+    runAdam(
+      p.engine,
+      p.size,
+      {
+        param: p.bufferFor('Adam.step'),
+        grad: g.bufferFor('Adam.step'),
+        gradScale: gradScale.bufferFor('Adam.step'),
+        m: s.m.bufferFor('Adam.step'),
+        v: s.v.bufferFor('Adam.step'),
+      },
+      {
+        lr: this.lr,
+        beta1: this.betas[0],
+        beta2: this.betas[1],
+        eps: this.eps,
+        step: s.step,
+        l2: this.decoupled ? 0 : this.weightDecay,
+        decoupled: this.decoupled ? this.weightDecay : 0,
+        kerasEps: this.keras,
+      },
+    );
+  }
+
+  /** The state tensors of a parameter (for checkpoints). */
+  stateOf(p: Tensor): { m: Tensor; v: Tensor; step: number } | undefined {
+    return this.state.get(p);
+  }
+
+  override dispose(): void {
+    for (const s of this.state.values()) {
+      s.m.dispose();
+      s.v.dispose();
+    }
+    this.state.clear();
+    super.dispose();
+  }
+}
+
+/** Adam with decoupled weight decay (default 0.01, as torch.optim.AdamW). */
+export class AdamW extends Adam {
+  protected override readonly decoupled = true;
+  constructor(params: Tensor[], opts: AdamOptions) {
+    super(params, { weightDecay: 0.01, ...opts });
+  }
+}
+
+// ---- learning-rate schedules (closed forms of torch.optim.lr_scheduler) ----------------------
+
+export abstract class LRScheduler {
+  readonly baseLr: number;
+  epoch = 0;
+  constructor(readonly optimizer: Optimizer) {
+    this.baseLr = optimizer.lr;
+  }
+  protected abstract lrAt(epoch: number): number;
+  /** Advances one epoch (or step, as you call it) and sets the optimizer's lr. */
+  step(): void {
+    this.epoch++;
+    this.optimizer.lr = this.lrAt(this.epoch);
+  }
+}
+
+export class StepLR extends LRScheduler {
+  constructor(
+    optimizer: Optimizer,
+    readonly stepSize: number,
+    readonly gamma = 0.1,
+  ) {
+    super(optimizer);
+    if (!(stepSize >= 1)) throw new Error(`kdgpu: StepLR: stepSize must be ≥ 1, got ${stepSize}`);
+  }
+  protected lrAt(epoch: number): number {
+    return this.baseLr * this.gamma ** Math.floor(epoch / this.stepSize);
+  }
+}
+
+export class CosineAnnealingLR extends LRScheduler {
+  constructor(
+    optimizer: Optimizer,
+    readonly tMax: number,
+    readonly etaMin = 0,
+  ) {
+    super(optimizer);
+    if (!(tMax >= 1)) throw new Error(`kdgpu: CosineAnnealingLR: tMax must be ≥ 1, got ${tMax}`);
+  }
+  protected lrAt(epoch: number): number {
+    return this.etaMin + ((this.baseLr - this.etaMin) * (1 + Math.cos((Math.PI * epoch) / this.tMax))) / 2;
+  }
+}
