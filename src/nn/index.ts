@@ -14,3 +14,5 @@ export {
   type SGDOptions,
   type AdamOptions,
 } from './optim.js';
+export { parseSafetensors, serializeSafetensors, type SafeFile, type SafeEntry, type SafeDType } from './safetensors.js';
+export { weightsToBytes, loadWeightsFromBytes } from './weights.js';

@@ -1,0 +1,13 @@
+/** Node-only: weight files on disk. */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Module } from './module.js';
+import { loadWeightsFromBytes, weightsToBytes } from './weights.js';
+
+export async function saveWeights(model: Module, path: string, metadata: Record<string, string> = {}): Promise<void> {
+  writeFileSync(path, await weightsToBytes(model, metadata));
+}
+
+export function loadWeights(model: Module, path: string): Record<string, string> {
+  if (!existsSync(path)) throw new Error(`kdgpu: weights file ${path} does not exist`);
+  return loadWeightsFromBytes(model, new Uint8Array(readFileSync(path)), path);
+}
