@@ -16,3 +16,6 @@ export { reshape, flatten, permute, transpose, slice, concat, broadcastTo, clone
 export { matmul, linear, type MatmulOptions, type LinearOptions } from './autograd/ops-matmul.js';
 export { parseIdx, imageSetFromIdx, isGzip, type IdxArray, type IdxType, type ImageSet } from './data/idx.js';
 export * as nn from './nn/index.js';
+export { conv2d, planConv2d, type Conv2dOptions, type Conv2dPlan, type IntPair } from './autograd/ops-conv.js';
+export * from './data/dataset.js';
+export { parseCifar10, concatDatasets, fromImageSet, CIFAR_RECORD } from './data/cifar.js';

@@ -6,5 +6,5 @@ setDeviceFactory((opts) => createNodeDevice({ adapter: opts.adapter }));
 
 export * from './core.js';
 export { createNodeDevice, SWIFTSHADER_ICD_PATHS } from './gpu/node.js';
-export { readIdxFile, loadFashionMnist, loadMnistLike, fashionMnistDirs, FASHION_MNIST_DEBIAN_DIR } from './data/node-files.js';
+export { readIdxFile, loadCifar10, fashionMnistDataset, loadFashionMnist, loadMnistLike, fashionMnistDirs, FASHION_MNIST_DEBIAN_DIR } from './data/node-files.js';
 export { saveWeights, loadWeights } from './nn/node-weights.js';

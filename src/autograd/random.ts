@@ -18,6 +18,30 @@ export class Random {
     if (this.s.every((v) => v === 0)) this.s[0] = 1;
   }
 
+  /** The generator's full state (for checkpoints). */
+  getState(): number[] {
+    return [...this.s, this.spare === null ? NaN : this.spare];
+  }
+
+  setState(state: readonly number[]): void {
+    if (state.length !== 5) throw new Error(`kdgpu: Random.setState: expected 5 numbers, got ${state.length}`);
+    for (let i = 0; i < 4; i++) this.s[i] = state[i] >>> 0;
+    this.spare = Number.isNaN(state[4]) ? null : state[4];
+  }
+
+  /** A permutation of 0…n−1 (Fisher–Yates). */
+  permutation(n: number): Int32Array {
+    const p = new Int32Array(n);
+    for (let i = 0; i < n; i++) p[i] = i;
+    for (let i = n - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      const t = p[i];
+      p[i] = p[j];
+      p[j] = t;
+    }
+    return p;
+  }
+
   /** 32 random bits. */
   nextUint32(): number {
     const s = this.s;

@@ -3,6 +3,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { imageSetFromIdx, parseIdx, type IdxArray, type ImageSet } from './idx.js';
+import { concatDatasets, fromImageSet, parseCifar10 } from './cifar.js';
+import type { ArrayDataset } from './dataset.js';
 
 export function readIdxFile(path: string): IdxArray {
   if (!existsSync(path)) throw new Error(`kdgpu: dataset file ${path} does not exist`);
@@ -53,4 +55,21 @@ export function loadFashionMnist(split: 'train' | 'test', dir?: string): ImageSe
     'Fashion-MNIST',
     'Install it with:  sudo apt-get install -y dataset-fashion-mnist   (or set KDGPU_FASHION_MNIST to a folder with the four IDX files)',
   );
+}
+
+/** CIFAR-10 binary batches from a folder (data_batch_1…5.bin for train, test_batch.bin for test). */
+export function loadCifar10(split: 'train' | 'test', dir: string): ArrayDataset {
+  const names = split === 'train' ? [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`) : ['test_batch.bin'];
+  const parts: ArrayDataset[] = [];
+  for (const n of names) {
+    const p = join(dir, n);
+    if (!existsSync(p)) throw new Error(`kdgpu: CIFAR-10 file ${p} does not exist`);
+    parts.push(parseCifar10(new Uint8Array(readFileSync(p)), p));
+  }
+  return concatDatasets(parts);
+}
+
+/** Fashion-MNIST as a dataset of [1, 28, 28] images. */
+export function fashionMnistDataset(split: 'train' | 'test', dir?: string): ArrayDataset {
+  return fromImageSet(loadFashionMnist(split, dir));
 }

@@ -1,0 +1,195 @@
+/**
+ * In-memory datasets (samples × features plus int32 labels), splits, normalization, and a loader
+ * that keeps the whole set on the GPU when it fits: an epoch uploads one shuffled index, and each
+ * batch is one gather dispatch — no host copies inside the training step.
+ */
+import { tensor } from '../autograd/creation.js';
+import { Random } from '../autograd/random.js';
+import { fromBuffer, type Tensor } from '../autograd/tensor.js';
+import { keep } from '../autograd/scope.js';
+import { engine as currentEngine } from '../gpu/context.js';
+import { runGatherRows } from '../kernels/gather.js';
+
+export interface ArrayDataset {
+  /** count × prod(sampleShape) values, sample-major. */
+  x: Float32Array;
+  /** count labels. */
+  y: Int32Array;
+  /** Shape of one sample, e.g. [1, 28, 28] (CHW) or [784]. */
+  sampleShape: number[];
+  count: number;
+  /** Number of classes, when known. */
+  classes?: number;
+}
+
+export function sampleSize(d: ArrayDataset): number {
+  return d.sampleShape.reduce((p, v) => p * v, 1);
+}
+
+export function checkDataset(d: ArrayDataset, what = 'dataset'): void {
+  const n = sampleSize(d);
+  if (d.x.length !== d.count * n) throw new Error(`kdgpu: ${what}: ${d.x.length} values for ${d.count} samples of shape [${d.sampleShape.join(', ')}]`);
+  if (d.y.length !== d.count) throw new Error(`kdgpu: ${what}: ${d.y.length} labels for ${d.count} samples`);
+}
+
+/** Samples start…start+count−1 (copies). */
+export function take(d: ArrayDataset, start: number, count: number): ArrayDataset {
+  if (start < 0 || count < 0 || start + count > d.count) {
+    throw new Error(`kdgpu: take: range [${start}, ${start + count}) is outside the dataset's ${d.count} samples`);
+  }
+  const n = sampleSize(d);
+  return { ...d, x: d.x.slice(start * n, (start + count) * n), y: d.y.slice(start, start + count), count };
+}
+
+/** Samples picked by `indices`, in that order. */
+export function select(d: ArrayDataset, indices: ArrayLike<number>): ArrayDataset {
+  const n = sampleSize(d);
+  const x = new Float32Array(indices.length * n);
+  const y = new Int32Array(indices.length);
+  for (let i = 0; i < indices.length; i++) {
+    const j = indices[i];
+    if (!(j >= 0 && j < d.count)) throw new Error(`kdgpu: select: index ${j} is outside the dataset's ${d.count} samples`);
+    x.set(d.x.subarray(j * n, (j + 1) * n), i * n);
+    y[i] = d.y[j];
+  }
+  return { ...d, x, y, count: indices.length };
+}
+
+/** A seeded random split into train and validation sets (`validation` a fraction or a count). */
+export function trainValSplit(d: ArrayDataset, validation: number, seed = 0): { train: ArrayDataset; val: ArrayDataset } {
+  const nVal = validation < 1 ? Math.round(d.count * validation) : validation;
+  if (!(nVal >= 0 && nVal <= d.count)) throw new Error(`kdgpu: trainValSplit: cannot take ${validation} validation samples from ${d.count}`);
+  const perm = new Random(seed).permutation(d.count);
+  return { train: select(d, perm.subarray(nVal)), val: select(d, perm.subarray(0, nVal)) };
+}
+
+/** Per-channel mean and standard deviation of a CHW dataset. */
+export function channelStats(d: ArrayDataset): { mean: number[]; std: number[] } {
+  const [c, ...rest] = d.sampleShape.length >= 2 ? d.sampleShape : [1, sampleSize(d)];
+  const hw = rest.reduce((p, v) => p * v, 1);
+  const sum = new Float64Array(c);
+  const sq = new Float64Array(c);
+  const n = c * hw;
+  for (let s = 0; s < d.count; s++) {
+    for (let ch = 0; ch < c; ch++) {
+      const base = s * n + ch * hw;
+      for (let i = 0; i < hw; i++) {
+        const v = d.x[base + i];
+        sum[ch] += v;
+        sq[ch] += v * v;
+      }
+    }
+  }
+  const m = d.count * hw;
+  const mean = Array.from(sum, (v) => v / m);
+  return { mean, std: Array.from(sq, (v, ch) => Math.sqrt(Math.max(v / m - mean[ch] ** 2, 0))) };
+}
+
+/** (x − mean[c]) / std[c] per channel of a CHW dataset (a new dataset). */
+export function normalize(d: ArrayDataset, mean: readonly number[], std: readonly number[]): ArrayDataset {
+  const [c, ...rest] = d.sampleShape.length >= 2 ? d.sampleShape : [1, sampleSize(d)];
+  if (mean.length !== c || std.length !== c) throw new Error(`kdgpu: normalize: ${mean.length} means and ${std.length} stds for ${c} channels`);
+  if (std.some((s) => !(s > 0))) throw new Error(`kdgpu: normalize: standard deviations must be > 0, got [${std.join(', ')}]`);
+  const hw = rest.reduce((p, v) => p * v, 1);
+  const x = new Float32Array(d.x.length);
+  for (let i = 0; i < x.length; i++) {
+    const ch = Math.floor(i / hw) % c;
+    x[i] = (d.x[i] - mean[ch]) / std[ch];
+  }
+  return { ...d, x };
+}
+
+export interface LoaderOptions {
+  batchSize: number;
+  shuffle?: boolean;
+  /** Drop the last incomplete batch (PyTorch's drop_last). */
+  dropLast?: boolean;
+  /** Seed of the shuffling generator. */
+  seed?: number;
+}
+
+export interface Batch {
+  x: Tensor;
+  y: Tensor;
+  /** Position of the batch in the epoch. */
+  index: number;
+}
+
+/**
+ * Batches of a dataset kept on the GPU. Each batch's x and y are fresh tensors (dispose them, or
+ * make them inside `tidy`). The shuffle generator's state is part of `getState()` so a resumed
+ * run sees the same batches.
+ */
+export class GpuLoader {
+  readonly x: Tensor;
+  readonly y: Tensor;
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly dropLast: boolean;
+  private rng: Random;
+  private rowWords: number;
+
+  constructor(
+    readonly data: ArrayDataset,
+    opts: LoaderOptions,
+  ) {
+    checkDataset(data);
+    if (!(Number.isInteger(opts.batchSize) && opts.batchSize >= 1)) throw new Error(`kdgpu: loader: batchSize must be a positive integer, got ${opts.batchSize}`);
+    this.batchSize = opts.batchSize;
+    this.shuffle = opts.shuffle ?? false;
+    this.dropLast = opts.dropLast ?? false;
+    this.rng = new Random(opts.seed ?? 0);
+    this.rowWords = sampleSize(data);
+    const e = currentEngine();
+    const bytes = data.x.byteLength;
+    const limit = Math.min(e.limits.maxStorageBufferBindingSize, e.limits.maxBufferSize);
+    if (bytes > limit) {
+      throw new Error(`kdgpu: loader: the dataset needs ${bytes} bytes on the GPU, the adapter binds at most ${limit}; use a subset`);
+    }
+    this.x = keep(tensor(data.x, [data.count, ...data.sampleShape]));
+    this.y = keep(tensor(data.y, [data.count], { dtype: 'int32' }));
+  }
+
+  /** Number of batches per epoch. */
+  get length(): number {
+    return this.dropLast ? Math.floor(this.data.count / this.batchSize) : Math.ceil(this.data.count / this.batchSize);
+  }
+
+  getState(): number[] {
+    return this.rng.getState();
+  }
+
+  setState(s: readonly number[]): void {
+    this.rng.setState(s);
+  }
+
+  /** One epoch of batches (draws the next shuffle). */
+  *epoch(): Generator<Batch> {
+    const n = this.data.count;
+    const order = this.shuffle ? this.rng.permutation(n) : Int32Array.from({ length: n }, (_, i) => i);
+    const index = keep(tensor(order, [n], { dtype: 'int32' }));
+    const e = this.x.engine;
+    try {
+      for (let b = 0; b < this.length; b++) {
+        const start = b * this.batchSize;
+        const count = Math.min(this.batchSize, n - start);
+        const xb = e.pool.acquire(count * this.rowWords * 4);
+        const yb = e.pool.acquire(count * 4);
+        runGatherRows(e, this.x.bufferFor('loader'), index.bufferFor('loader'), xb, start, count, this.rowWords);
+        runGatherRows(e, this.y.bufferFor('loader'), index.bufferFor('loader'), yb, start, count, 1);
+        yield {
+          x: fromBuffer(e, xb, [count, ...this.data.sampleShape], 'float32'),
+          y: fromBuffer(e, yb, [count], 'int32'),
+          index: b,
+        };
+      }
+    } finally {
+      index.dispose();
+    }
+  }
+
+  dispose(): void {
+    this.x.dispose();
+    this.y.dispose();
+  }
+}

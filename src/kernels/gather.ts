@@ -1,0 +1,42 @@
+/**
+ * Row gather: dst[b, :] = src[index[start + b], :] for b < count, over 32-bit words (so it serves
+ * float32 images and int32 labels alike). A shuffled epoch uploads its index once; every batch is
+ * then one dispatch with a different `start`, and no host copy.
+ */
+import type { PooledBuffer } from '../gpu/buffer-pool.js';
+import { grid, type Engine, type Kernel } from '../gpu/engine.js';
+
+const WG = 64;
+
+export const GATHER_ROWS: Kernel = {
+  name: 'gather.rows',
+  source: `
+struct Params { count: u32, rowWords: u32, start: u32, }
+@group(0) @binding(0) var<storage, read> src: array<u32>;
+@group(0) @binding(1) var<storage, read> index: array<u32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<u32>;
+@group(0) @binding(3) var<uniform> p: Params;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * ${WG}u;
+  if (i >= p.count * p.rowWords) { return; }
+  let b = i / p.rowWords;
+  let w = i - b * p.rowWords;
+  dst[i] = src[index[p.start + b] * p.rowWords + w];
+}`,
+};
+
+/** Gathers `count` rows of `rowWords` words, picked by index[start…start+count). */
+export function runGatherRows(
+  engine: Engine,
+  src: PooledBuffer,
+  index: PooledBuffer,
+  dst: PooledBuffer,
+  start: number,
+  count: number,
+  rowWords: number,
+): void {
+  const n = count * rowWords;
+  if (n === 0) return;
+  engine.dispatch(GATHER_ROWS, { src, index, dst }, { count, rowWords, start }, grid(Math.ceil(n / WG), engine.limits.maxComputeWorkgroupsPerDimension));
+}
