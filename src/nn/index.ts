@@ -16,3 +16,6 @@ export {
 } from './optim.js';
 export { parseSafetensors, serializeSafetensors, type SafeFile, type SafeEntry, type SafeDType } from './safetensors.js';
 export { weightsToBytes, loadWeightsFromBytes } from './weights.js';
+export { Conv2d, MaxPool2d, AvgPool2d, GlobalAvgPool2d, AvgPool1d, Dropout, type Conv2dLayerOptions } from './conv-layers.js';
+export { summary, formatSummary, layerSequence, type ModelSummary, type LayerSummary, type LayerSequence } from './summary.js';
+export { MODELS, buildModel, FeaturesClassifier, type ModelInfo, type ModelOptions } from './models.js';

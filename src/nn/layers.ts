@@ -47,7 +47,11 @@ export class Linear extends Module {
     if (name === 'bias') this.bias = t;
   }
   forward(x: Tensor): Tensor {
-    return linear(x, this.weight, this.bias, { relu: this.activation === 'relu' });
+    return this.forwardFused(x, this.activation === 'relu');
+  }
+  /** The product with the ReLU fused in (Sequential uses it for Linear → ReLU). */
+  forwardFused(x: Tensor, relu: boolean): Tensor {
+    return linear(x, this.weight, this.bias, { relu });
   }
   override describe(): string {
     return `Linear(${this.inFeatures} → ${this.outFeatures}${this.activation ? `, ${this.activation}` : ''})`;
@@ -89,7 +93,27 @@ export class Sequential extends Module {
   }
   forward(x: Tensor): ModuleOutput {
     let h = x;
-    for (const m of this.layers) h = m.call(h);
+    for (let i = 0; i < this.layers.length; i++) {
+      const m = this.layers[i];
+      const next = this.layers[i + 1];
+      // Linear/Conv2d followed by ReLU run as one fused kernel; the ReLU keeps its place (and
+      // PyTorch's numbering) in the state_dict.
+      if (next instanceof ReLU && isFusable(m) && !m.activation) {
+        h = m.forwardFused(h, true);
+        i++;
+      } else {
+        h = m.call(h);
+      }
+    }
     return h;
   }
+}
+
+interface Fusable {
+  activation: 'relu' | undefined;
+  forwardFused(x: Tensor, relu: boolean): Tensor;
+}
+
+function isFusable(m: Module): m is Module & Fusable {
+  return typeof (m as unknown as Fusable).forwardFused === 'function';
 }

@@ -1,0 +1,165 @@
+/**
+ * Built-in model definitions of the distillation recipes. Layer order (and so state_dict names)
+ * is that of the equivalent PyTorch nn.Sequential, so weights move between the two; ReLU layers
+ * after Linear/Conv2d are fused into their kernels at run time.
+ */
+import { Random } from '../autograd/random.js';
+import type { Tensor } from '../autograd/tensor.js';
+import { Conv2d, Dropout, MaxPool2d } from './conv-layers.js';
+import type { InitScheme } from './init.js';
+import { Flatten, Linear, ReLU, Sequential } from './layers.js';
+import { Module, type ModuleOutput } from './module.js';
+import { layerSequence } from './summary.js';
+
+export interface ModelOptions {
+  /** Seed of the weight initialization (default 0). */
+  seed?: number;
+  /** Initializer (default 'pytorch'; the Keras recipes use 'keras'). */
+  init?: InitScheme;
+  /** Dropout rate, for models that take one. */
+  dropout?: number;
+  /** Output classes (default 10). */
+  classes?: number;
+}
+
+export interface ModelInfo {
+  name: string;
+  /** One sample's shape, e.g. [1, 28, 28]. */
+  inputShape: number[];
+  description: string;
+  build(opts?: ModelOptions): Module;
+}
+
+/** features → flatten → classifier, named like the PyTorch tutorial's DeepNN/LightNN. */
+export class FeaturesClassifier extends Module {
+  constructor(
+    readonly features: Sequential,
+    readonly classifier: Sequential,
+  ) {
+    super();
+    this.registerModule('features', features);
+    this.registerModule('classifier', classifier);
+  }
+  private readonly flat = new Flatten();
+  forward(x: Tensor): ModuleOutput {
+    const f = this.features.call(x);
+    const h = this.flat.call(f);
+    return this.classifier.forward(h);
+  }
+  sequence(): [string, Module][] {
+    return [...layerSequence(this.features, 'features'), ['flatten', this.flat], ...layerSequence(this.classifier, 'classifier')];
+  }
+}
+
+function mnistCnn(filters: [number, number], dropout: number, firstPoolStride: number, opts: ModelOptions): Sequential {
+  const rng = new Random(opts.seed ?? 0);
+  const init = opts.init ?? 'pytorch';
+  const l = { rng, init };
+  const size1 = 28 - 2; // after the first valid 3×3 conv
+  const pooled1 = Math.floor((size1 - 2) / firstPoolStride) + 1;
+  const size2 = pooled1 - 2;
+  const pooled2 = Math.floor((size2 - 2) / 2) + 1;
+  const flat = filters[1] * pooled2 * pooled2;
+  return new Sequential(
+    new Conv2d(1, filters[0], 3, l),
+    new ReLU(),
+    new MaxPool2d({ kernel: 2, stride: firstPoolStride }),
+    new Conv2d(filters[0], filters[1], 3, l),
+    new ReLU(),
+    new MaxPool2d({ kernel: 2, stride: 2 }),
+    new Flatten(),
+    new Dropout(opts.dropout ?? dropout),
+    new Linear(flat, 128, l),
+    new ReLU(),
+    new Dropout(opts.dropout ?? dropout),
+    new Linear(128, opts.classes ?? 10, l),
+  );
+}
+
+export const MODELS: Record<string, ModelInfo> = {
+  'mnist-cnn-teacher': {
+    name: 'mnist-cnn-teacher',
+    inputShape: [1, 28, 28],
+    description: 'conv32 relu → maxpool 2×2 s1 → conv64 relu → maxpool 2×2 s2 → dropout .5 → dense128 relu → dropout .5 → dense10',
+    build: (o = {}) => mnistCnn([32, 64], 0.5, 1, o),
+  },
+  'mnist-cnn-ta': {
+    name: 'mnist-cnn-ta',
+    inputShape: [1, 28, 28],
+    description: 'the teacher with 16 and 32 filters and dropout .25 (teaching assistant)',
+    build: (o = {}) => mnistCnn([16, 32], 0.25, 1, o),
+  },
+  'mnist-cnn-small': {
+    name: 'mnist-cnn-small',
+    inputShape: [1, 28, 28],
+    description: 'conv32 relu → maxpool 2 → conv64 relu → maxpool 2 → dropout .5 → dense128 relu → dropout .5 → dense10',
+    build: (o = {}) => mnistCnn([32, 64], 0.5, 2, o),
+  },
+  'mnist-mlp-student': {
+    name: 'mnist-mlp-student',
+    inputShape: [1, 28, 28],
+    description: '784 → 784 relu → 784 relu → 10',
+    build: (o = {}) => {
+      const l = { rng: new Random(o.seed ?? 0), init: o.init ?? 'pytorch' };
+      return new Sequential(new Flatten(), new Linear(784, 784, l), new ReLU(), new Linear(784, 784, l), new ReLU(), new Linear(784, o.classes ?? 10, l));
+    },
+  },
+  'mnist-cnn-ensemble-member': {
+    name: 'mnist-cnn-ensemble-member',
+    inputShape: [1, 28, 28],
+    description: "3 × (conv 'same' relu → maxpool 2 'same' s2 → dropout) with 32/64/128 filters → dense625 relu → dropout → dense10",
+    build: (o = {}) => {
+      const l = { rng: new Random(o.seed ?? 0), init: o.init ?? 'pytorch' };
+      const p = o.dropout ?? 0.3;
+      const block = (cin: number, cout: number) => [
+        new Conv2d(cin, cout, 3, { ...l, padding: 'same' }),
+        new ReLU(),
+        new MaxPool2d({ kernel: 2, stride: 2, padding: 'same' }),
+        new Dropout(p),
+      ];
+      return new Sequential(
+        ...block(1, 32),
+        ...block(32, 64),
+        ...block(64, 128),
+        new Flatten(),
+        new Linear(128 * 4 * 4, 625, l),
+        new ReLU(),
+        new Dropout(p),
+        new Linear(625, o.classes ?? 10, l),
+      );
+    },
+  },
+  'cifar-deep-cnn': {
+    name: 'cifar-deep-cnn',
+    inputShape: [3, 32, 32],
+    description: "the PyTorch KD tutorial's DeepNN (teacher)",
+    build: (o = {}) => {
+      const l = { rng: new Random(o.seed ?? 0), init: o.init ?? 'pytorch' };
+      const conv = (a: number, b: number) => new Conv2d(a, b, 3, { ...l, padding: 1 });
+      return new FeaturesClassifier(
+        new Sequential(conv(3, 128), new ReLU(), conv(128, 64), new ReLU(), new MaxPool2d({ kernel: 2, stride: 2 }), conv(64, 64), new ReLU(), conv(64, 32), new ReLU(), new MaxPool2d({ kernel: 2, stride: 2 })),
+        new Sequential(new Linear(2048, 512, l), new ReLU(), new Dropout(o.dropout ?? 0.1), new Linear(512, o.classes ?? 10, l)),
+      );
+    },
+  },
+  'cifar-light-cnn': {
+    name: 'cifar-light-cnn',
+    inputShape: [3, 32, 32],
+    description: "the PyTorch KD tutorial's LightNN (student)",
+    build: (o = {}) => {
+      const l = { rng: new Random(o.seed ?? 0), init: o.init ?? 'pytorch' };
+      const conv = (a: number, b: number) => new Conv2d(a, b, 3, { ...l, padding: 1 });
+      return new FeaturesClassifier(
+        new Sequential(conv(3, 16), new ReLU(), new MaxPool2d({ kernel: 2, stride: 2 }), conv(16, 16), new ReLU(), new MaxPool2d({ kernel: 2, stride: 2 })),
+        new Sequential(new Linear(1024, 256, l), new ReLU(), new Dropout(o.dropout ?? 0.1), new Linear(256, o.classes ?? 10, l)),
+      );
+    },
+  },
+};
+
+/** Builds a model by name; unknown names get an error that lists the known ones. */
+export function buildModel(name: string, opts: ModelOptions = {}): Module {
+  const info = MODELS[name];
+  if (!info) throw new Error(`kdgpu: unknown model '${name}'; built-in models: ${Object.keys(MODELS).join(', ')}`);
+  return info.build(opts);
+}
