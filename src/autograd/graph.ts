@@ -34,8 +34,11 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
-/** Gradients for each input (null where an input needs none). */
-export type BackwardRule = (grad: Tensor, saved: readonly Tensor[]) => (Tensor | null)[];
+/**
+ * Gradients for each input (null where an input needs none). `needsGrad[i]` tells whether input
+ * i requires a gradient: a rule may return null for the others and skip computing them.
+ */
+export type BackwardRule = (grad: Tensor, saved: readonly Tensor[], needsGrad: readonly boolean[]) => (Tensor | null)[];
 
 export class GradNode {
   private refs = 0;
@@ -192,6 +195,11 @@ function backwardImpl(
   }
 
   const accumulateLeaf = (leaf: Tensor, g: Tensor) => {
+    if (leaf.isDisposed) {
+      // the user freed this leaf: nothing can read its gradient (and dispose() would not free it)
+      g.dispose();
+      return;
+    }
     if (leaf.grad && !leaf.grad.isDisposed) {
       const sum = ops.add(leaf.grad, g);
       leaf.grad.dispose();
@@ -216,7 +224,11 @@ function backwardImpl(
     const g = grads.get(node);
     if (!g) continue;
     grads.delete(node);
-    const inGrads = node.rule(g, node.saved);
+    const inGrads = node.rule(
+      g,
+      node.saved,
+      node.inputs.map((t) => t.requiresGrad),
+    );
     // Rules may hand back g itself or one tensor for two inputs: give each owner its own copy.
     const owned = new Set<Tensor>();
     const own = (t: Tensor): Tensor => {
@@ -224,14 +236,17 @@ function backwardImpl(
       owned.add(t);
       return t;
     };
+    // Gradients for inputs that need none are dropped without copying (after the loop, unless
+    // the same tensor went to an input that does need it).
+    const unwanted = new Set<Tensor>();
     node.inputs.forEach((input, i) => {
       const raw = inGrads[i];
       if (!raw) return;
-      const gi = own(raw);
       if (!input.requiresGrad) {
-        gi.dispose();
+        unwanted.add(raw);
         return;
       }
+      const gi = own(raw);
       if (!sameShape(gi.shape, input.shape)) {
         throw new Error(
           `kdgpu internal error: backward of '${node.desc}' gave a gradient of shape ${fmt(gi.shape)} for an input of shape ${fmt(input.shape)}`,
@@ -249,6 +264,7 @@ function backwardImpl(
         accumulateLeaf(input, gi);
       }
     });
+    for (const t of unwanted) if (t !== g && t !== gradient && !owned.has(t)) t.dispose();
     if (g !== gradient && !owned.has(g)) g.dispose();
   }
   for (const g of grads.values()) g.dispose();

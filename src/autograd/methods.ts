@@ -4,6 +4,7 @@ import * as ew from './ops-elementwise.js';
 import * as red from './ops-reduce.js';
 import * as shp from './ops-shape.js';
 import * as mm from './ops-matmul.js';
+import * as sm from './ops-softmax.js';
 import { onesLike } from './like.js';
 import { keep } from './scope.js';
 import { Tensor, type DType } from './tensor.js';
@@ -48,6 +49,8 @@ declare module './tensor.js' {
     clone(): Tensor;
     cast(dtype: DType): Tensor;
     matmul(b: Tensor, opts?: MatmulOptions): Tensor;
+    softmax(axis?: number): Tensor;
+    logSoftmax(axis?: number): Tensor;
     /** Accumulates gradients of this tensor into the `.grad` of every leaf it depends on. */
     backward(gradient?: Tensor, opts?: BackwardOptions): void;
     /** Sets `.grad` to null (disposing it). */
@@ -87,6 +90,8 @@ P.broadcastTo = function (shape) { return shp.broadcastTo(this, shape); };
 P.clone = function () { return shp.clone(this); };
 P.cast = function (dtype) { return shp.cast(this, dtype); };
 P.matmul = function (b, opts) { return mm.matmul(this, b, opts); };
+P.softmax = function (axis) { return sm.softmax(this, axis); };
+P.logSoftmax = function (axis) { return sm.logSoftmax(this, axis); };
 P.backward = function (gradient, opts = {}) {
   runBackward(this, gradient, opts, { add: (a, b) => ew.add(a, b), onesLike, clone: shp.clone, keep });
 };

@@ -28,6 +28,7 @@ export function elementwise(
   inputs: readonly Tensor[],
   opts: { constant?: number; outDtype?: DType } = {},
 ): Tensor {
+  for (const t of inputs) t.storageFor(op);
   let out: number[] = inputs.length ? [...inputs[0].shape] : [];
   for (let i = 1; i < inputs.length; i++) out = broadcastShapes(op, out, inputs[i].shape);
   const e = inputs[0].engine;
@@ -66,15 +67,18 @@ export const abs = (x: Tensor): Tensor => unary('abs', x, (g, xs) => elementwise
 
 type BinaryName = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum' | 'pow';
 
-/** Gradients at the output's shape, for (a, b), given g, a, b and the output y. */
-const binaryGrads: Record<BinaryName, (g: Tensor, a: Tensor, b: Tensor, y: Tensor) => [Tensor | null, Tensor | null]> = {
-  add: (g) => [g, g],
-  sub: (g) => [g, elementwise('sub', UNARY.neg, [g])],
-  mul: (g, a, b) => [elementwise('mul', BINARY.mul, [g, b]), elementwise('mul', BINARY.mul, [g, a])],
-  div: (g, a, b) => [elementwise('div', BINARY.div, [g, b]), elementwise('div', GRAD.divB, [g, a, b])],
-  maximum: (g, a, b) => [elementwise('maximum', GRAD.maximumA, [g, a, b]), elementwise('maximum', GRAD.maximumB, [g, a, b])],
-  minimum: (g, a, b) => [elementwise('minimum', GRAD.minimumA, [g, a, b]), elementwise('minimum', GRAD.minimumB, [g, a, b])],
-  pow: (g, a, b, y) => [elementwise('pow', GRAD.powA, [g, a, b]), elementwise('pow', GRAD.powB, [g, a, b, y])],
+/**
+ * Gradients at the output's shape, for a and for b, given g, a, b and the output y. Each side is
+ * computed only when its input requires a gradient.
+ */
+const binaryGrads: Record<BinaryName, [(g: Tensor, a: Tensor, b: Tensor, y: Tensor) => Tensor, (g: Tensor, a: Tensor, b: Tensor, y: Tensor) => Tensor]> = {
+  add: [(g) => g, (g) => g],
+  sub: [(g) => g, (g) => elementwise('sub', UNARY.neg, [g])],
+  mul: [(g, _a, b) => elementwise('mul', BINARY.mul, [g, b]), (g, a) => elementwise('mul', BINARY.mul, [g, a])],
+  div: [(g, _a, b) => elementwise('div', BINARY.div, [g, b]), (g, a, b) => elementwise('div', GRAD.divB, [g, a, b])],
+  maximum: [(g, a, b) => elementwise('maximum', GRAD.maximumA, [g, a, b]), (g, a, b) => elementwise('maximum', GRAD.maximumB, [g, a, b])],
+  minimum: [(g, a, b) => elementwise('minimum', GRAD.minimumA, [g, a, b]), (g, a, b) => elementwise('minimum', GRAD.minimumB, [g, a, b])],
+  pow: [(g, a, b) => elementwise('pow', GRAD.powA, [g, a, b]), (g, a, b, y) => elementwise('pow', GRAD.powB, [g, a, b, y])],
 };
 
 const needsSaved: Record<BinaryName, { a: boolean; b: boolean; y: boolean }> = {
@@ -88,22 +92,25 @@ const needsSaved: Record<BinaryName, { a: boolean; b: boolean; y: boolean }> = {
 };
 
 function binaryTensors(name: BinaryName, a: Tensor, b: Tensor): Tensor {
-  expectFloat(name, a);
-  expectFloat(name, b);
+  if (a.dtype !== 'float32' || b.dtype !== 'float32') {
+    throw new Error(`kdgpu: ${name} expects float32 tensors, got ${a.dtype} ${fmt(a.shape)} and ${b.dtype} ${fmt(b.shape)}`);
+  }
   const y = elementwise(name, BINARY[name], [a, b]);
   if (!a.requiresGrad && !b.requiresGrad) return y;
   const need = needsSaved[name];
   const save = [need.a ? a : null, need.b ? b : null, need.y ? y : null].filter((t): t is Tensor => t !== null);
   const aShape = a.shape;
   const bShape = b.shape;
+  const needA = a.requiresGrad;
+  const needB = b.requiresGrad;
   return record(`${name} ${fmt(aShape)}, ${fmt(bShape)}`, [a, b], y, save, (g, s) => {
     let k = 0;
     const sa = need.a ? s[k++] : g;
     const sb = need.b ? s[k++] : g;
     const sy = need.y ? s[k++] : g;
-    const [ga, gb] = binaryGrads[name](g, sa, sb, sy);
-    const ra = ga ? reduceGrad(ga, aShape, g) : null;
-    const rb = gb ? reduceGrad(gb, bShape, g) : null;
+    const [gradA, gradB] = binaryGrads[name];
+    const ra = needA ? reduceGrad(gradA(g, sa, sb, sy), aShape, g) : null;
+    const rb = needB ? reduceGrad(gradB(g, sa, sb, sy), bShape, g) : null;
     return [ra, rb];
   });
 }
@@ -130,7 +137,7 @@ function binaryScalar(name: BinaryName, a: Tensor, c: number, reversed: boolean)
       return unaryConst('mul', a, c, UNARY.mulScalar, (g) => elementwise('mul', UNARY.mulScalar, [g], { constant: c }), `mul ${shape}, ${c}`);
     case 'div':
       if (!reversed) {
-        return unaryConst('div', a, 1 / c, UNARY.mulScalar, (g) => elementwise('div', UNARY.mulScalar, [g], { constant: 1 / c }), `div ${shape}, ${c}`);
+        return unaryConst('div', a, c, UNARY.divScalar, (g) => elementwise('div', UNARY.divScalar, [g], { constant: c }), `div ${shape}, ${c}`);
       }
       break;
     case 'pow':

@@ -27,9 +27,29 @@ function prepare(op: string, x: Tensor, axes: Axes, floatOnly: boolean) {
   if (floatOnly && x.dtype !== 'float32') {
     throw new Error(`kdgpu: ${op} expects a float32 tensor, got ${x.dtype} of shape ${fmt(x.shape)}`);
   }
-  const ax = normAxes(op, axes, x.rank);
+  const ax = axesOf(op, x, axes);
   const redN = ax.reduce((p, a) => p * x.shape[a], 1);
   return { ax, redN };
+}
+
+/**
+ * Normalized axes; errors name the shape. A rank-0 tensor accepts axis 0 or -1 (as PyTorch) and
+ * has nothing to reduce.
+ */
+function axesOf(op: string, x: Tensor, axes: Axes): number[] {
+  if (x.rank === 0) {
+    for (const a of axes === undefined || axes === null ? [] : typeof axes === 'number' ? [axes] : axes) {
+      if (a !== 0 && a !== -1) throw new Error(`kdgpu: ${op}: axis ${a} is out of range for a tensor of rank 0 (shape [])`);
+    }
+    return [];
+  }
+  let ax: number[];
+  try {
+    ax = normAxes(op, axes, x.rank);
+  } catch (e) {
+    throw new Error(`${(e as Error).message} (shape ${fmt(x.shape)})`);
+  }
+  return ax;
 }
 
 function rejectEmpty(op: string, x: Tensor, ax: number[], redN: number): void {
@@ -125,30 +145,37 @@ export const min = (x: Tensor, axes?: Axes, opts: ReduceOptions = {}): Tensor =>
  * an axis: the index into the flattened tensor.
  */
 export function argmax(x: Tensor, axis?: number, opts: ReduceOptions = {}): Tensor {
-  const op = 'argmax';
+  return argExtremum('argmax', x, axis, opts);
+}
+
+/** Index of the smallest element (the first one on ties); see argmax. */
+export function argmin(x: Tensor, axis?: number, opts: ReduceOptions = {}): Tensor {
+  return argExtremum('argmin', x, axis, opts);
+}
+
+function argExtremum(op: 'argmax' | 'argmin', x: Tensor, axis: number | undefined, opts: ReduceOptions): Tensor {
   const axes = axis === undefined ? null : [axis];
   const { ax, redN } = prepare(op, x, axes, true);
   rejectEmpty(op, x, ax, redN);
   const shape = axis === undefined ? (opts.keepdims ? x.shape.map(() => 1) : []) : outShape(x.shape, ax, opts.keepdims ?? false);
   const e = x.engine;
-  return fromBuffer(e, runReduce(e, 'argmax', x.bufferFor(op), x.shape, ax), shape, 'int32');
-}
-
-export function argmin(x: Tensor, axis?: number, opts: ReduceOptions = {}): Tensor {
-  const op = 'argmin';
-  x.storageFor(op);
-  const e = x.engine;
-  const nx = fromBuffer(e, runElementwise(e, UNARY.neg, [{ buffer: x.bufferFor(op), mode: 'full' }], x.shape), x.shape, 'float32');
+  if (op === 'argmax') return fromBuffer(e, runReduce(e, 'argmax', x.bufferFor(op), x.shape, ax), shape, 'int32');
+  // argmin(x) = argmax(−x), ties included
+  const neg = runElementwise(e, UNARY.neg, [{ buffer: x.bufferFor(op), mode: 'full' }], x.shape);
   try {
-    return argmax(nx, axis, opts);
+    return fromBuffer(e, runReduce(e, 'argmax', neg, x.shape, ax), shape, 'int32');
   } finally {
-    nx.dispose();
+    e.pool.release(neg);
   }
 }
 
 /** Sums `g` down to `shape` (the inverse of broadcasting `shape` up to g's shape). */
 export function sumTo(g: Tensor, shape: Shape): Tensor {
+  g.storageFor('sumTo');
   const lead = g.rank - shape.length;
+  if (lead < 0 || shape.some((d, i) => d !== 1 && d !== g.shape[i + lead])) {
+    throw new Error(`kdgpu: sumTo: shape ${fmt(shape)} does not broadcast to the gradient's shape ${fmt(g.shape)}`);
+  }
   const axes: number[] = [];
   for (let i = 0; i < g.rank; i++) {
     if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);

@@ -10,16 +10,17 @@ import { fromBuffer, fromStorage, type DType, type Tensor } from './tensor.js';
 export function reshape(x: Tensor, shape: Shape): Tensor {
   const op = 'reshape';
   const st = x.storageFor(op);
+  if (!Array.isArray(shape)) throw new Error(`kdgpu: ${op}: shape must be an array of integers, got ${String(shape)} (tensor of shape ${fmt(x.shape)})`);
   const s = [...shape];
+  const bad = (why: string) => new Error(`kdgpu: ${op}: cannot reshape ${fmt(x.shape)} (${x.size} elements) to ${fmt(shape)}: ${why}`);
   const free = s.indexOf(-1);
   if (free >= 0) {
-    if (s.indexOf(-1, free + 1) >= 0) throw new Error(`kdgpu: ${op}: only one dimension of ${fmt(shape)} may be -1`);
+    if (s.indexOf(-1, free + 1) >= 0) throw bad('only one dimension may be -1');
     const rest = s.reduce((p, d, i) => (i === free ? p : p * d), 1);
-    if (rest === 0 || x.size % rest !== 0) {
-      throw new Error(`kdgpu: ${op}: cannot reshape ${fmt(x.shape)} (${x.size} elements) to ${fmt(shape)}`);
-    }
+    if (rest === 0 || x.size % rest !== 0) throw bad('no size for the -1 dimension fits');
     s[free] = x.size / rest;
   }
+  if (s.some((d) => !Number.isInteger(d) || d < 0)) throw bad('dimensions must be non-negative integers (or one -1)');
   checkShape(op, s);
   if (sizeOf(s) !== x.size) {
     throw new Error(`kdgpu: ${op}: cannot reshape ${fmt(x.shape)} (${x.size} elements) to ${fmt(shape)} (${sizeOf(s)} elements)`);
@@ -31,12 +32,22 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
 
 /** Flattens dims startDim..endDim into one (PyTorch's flatten; default: all but the first). */
 export function flatten(x: Tensor, startDim = 1, endDim = -1): Tensor {
+  x.storageFor('flatten');
   if (x.rank === 0) return reshape(x, [1]);
-  const a = normAxis('flatten', startDim, x.rank);
-  const b = normAxis('flatten', endDim, x.rank);
+  const a = axisOf('flatten', startDim, x.shape);
+  const b = axisOf('flatten', endDim, x.shape);
   if (a > b) throw new Error(`kdgpu: flatten: startDim ${startDim} comes after endDim ${endDim} for shape ${fmt(x.shape)}`);
   const s = [...x.shape.slice(0, a), sizeOf(x.shape.slice(a, b + 1)), ...x.shape.slice(b + 1)];
   return reshape(x, s);
+}
+
+/** A normalized axis; the error names the shape. */
+function axisOf(op: string, axis: number, shape: Shape): number {
+  try {
+    return normAxis(op, axis, shape.length);
+  } catch (e) {
+    throw new Error(`${(e as Error).message} (shape ${fmt(shape)})`);
+  }
 }
 
 function copyInto(op: string, x: Tensor, shape: Shape, srcOffset: number, srcStrides: readonly number[]): Tensor {
@@ -51,8 +62,8 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   const op = 'permute';
   x.storageFor(op);
   if (perm.length !== x.rank) throw new Error(`kdgpu: ${op}: permutation [${perm.join(', ')}] has ${perm.length} entries for shape ${fmt(x.shape)}`);
-  const p = perm.map((a) => normAxis(op, a, x.rank));
-  if (new Set(p).size !== p.length) throw new Error(`kdgpu: ${op}: [${perm.join(', ')}] is not a permutation`);
+  const p = perm.map((a) => axisOf(op, a, x.shape));
+  if (new Set(p).size !== p.length) throw new Error(`kdgpu: ${op}: [${perm.join(', ')}] is not a permutation of the dimensions of shape ${fmt(x.shape)}`);
   const st = stridesOf(x.shape);
   const shape = p.map((a) => x.shape[a]);
   const y = copyInto(op, x, shape, 0, p.map((a) => st[a]));
@@ -63,9 +74,10 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
 
 /** Swaps two dimensions (default: the last two). */
 export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
+  x.storageFor('transpose');
   if (x.rank < 2 && dim0 === -2 && dim1 === -1) return permute(x, x.shape.map((_, i) => i));
-  const a = normAxis('transpose', dim0, x.rank);
-  const b = normAxis('transpose', dim1, x.rank);
+  const a = axisOf('transpose', dim0, x.shape);
+  const b = axisOf('transpose', dim1, x.shape);
   const perm = x.shape.map((_, i) => i);
   perm[a] = b;
   perm[b] = a;
@@ -93,6 +105,9 @@ export function slice(x: Tensor, spec: SliceSpec): Tensor {
       lo = s < 0 ? s + d : s;
       hi = lo + 1;
     } else if (s) {
+      if (!Number.isInteger(s[0]) || (s[1] !== undefined && !Number.isInteger(s[1]))) {
+        throw new Error(`kdgpu: ${op}: range [${s.join(', ')}] for dimension ${i} of shape ${fmt(x.shape)} must hold integers`);
+      }
       const norm = (v: number) => Math.min(Math.max(v < 0 ? v + d : v, 0), d);
       lo = norm(s[0]);
       hi = s[1] === undefined ? d : norm(s[1]);
@@ -107,10 +122,7 @@ export function slice(x: Tensor, spec: SliceSpec): Tensor {
   const inShape = x.shape;
   return record(`slice ${fmt(inShape)} → ${fmt(shape)}`, [x], y, [], (g) => {
     const e = g.engine;
-    const gx = e.pool.acquire(Math.max(sizeOf(inShape), 1) * 4);
-    const zeros = runElementwise(e, UNARY.fill, [], inShape.length ? inShape : [1], 0);
-    runStridedCopy(e, zeros, { offset: 0, strides: stridesOf(inShape) }, gx, { offset: 0, strides: stridesOf(inShape) }, inShape);
-    e.pool.release(zeros);
+    const gx = runElementwise(e, UNARY.fill, [], inShape.length ? inShape : [1], 0);
     runStridedCopy(e, g.bufferFor(op), { offset: 0, strides: stridesOf(shape) }, gx, { offset, strides: st }, shape);
     return [fromBuffer(e, gx, inShape, 'float32')];
   });
@@ -121,13 +133,19 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   const op = 'concat';
   if (xs.length === 0) throw new Error(`kdgpu: ${op}: needs at least one tensor`);
   const first = xs[0];
-  first.storageFor(op);
-  const a = normAxis(op, axis, first.rank);
+  const shapes = () => xs.map((u) => fmt(u.shape)).join(', ');
+  for (const t of xs) t.storageFor(op);
+  if (first.rank === 0) throw new Error(`kdgpu: ${op}: cannot concatenate rank-0 tensors (shapes ${shapes()}); reshape them to [1] first`);
+  let a: number;
+  try {
+    a = normAxis(op, axis, first.rank);
+  } catch (e) {
+    throw new Error(`${(e as Error).message} (shapes ${shapes()})`);
+  }
   for (const t of xs) {
-    t.storageFor(op);
-    if (t.dtype !== first.dtype) throw new Error(`kdgpu: ${op}: dtypes differ (${first.dtype} vs ${t.dtype})`);
+    if (t.dtype !== first.dtype) throw new Error(`kdgpu: ${op}: dtypes differ (${first.dtype} vs ${t.dtype}) for shapes ${shapes()}`);
     if (t.rank !== first.rank || t.shape.some((d, i) => i !== a && d !== first.shape[i])) {
-      throw new Error(`kdgpu: ${op}: shapes ${xs.map((u) => fmt(u.shape)).join(', ')} differ outside axis ${a}`);
+      throw new Error(`kdgpu: ${op}: shapes ${shapes()} differ outside axis ${a}`);
     }
   }
   const shape = [...first.shape];
@@ -166,6 +184,7 @@ export function broadcastTo(x: Tensor, shape: Shape): Tensor {
 /** A copy with its own buffer. */
 export function clone(x: Tensor): Tensor {
   const op = 'clone';
+  x.storageFor(op);
   const e = x.engine;
   const spec = x.dtype === 'int32' ? UNARY.copyInt : UNARY.copy;
   const y = fromBuffer(e, runElementwise(e, spec, [{ buffer: x.bufferFor(op), mode: 'full' }], x.shape.length ? x.shape : [1]), x.shape, x.dtype);

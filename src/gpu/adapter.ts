@@ -1,6 +1,7 @@
 /** What Node and browser device acquisition share: adapter description, limits, help text. */
 
 export type AdapterChoice = 'auto' | 'hardware' | 'swiftshader';
+export const ADAPTER_CHOICES: readonly AdapterChoice[] = ['auto', 'hardware', 'swiftshader'];
 
 export interface AdapterDescription {
   vendor: string;

@@ -2,7 +2,7 @@
  * The current engine. Ops are synchronous (they only record GPU work), so the device must exist
  * before the first op: `await init()` once, in Node or in a browser.
  */
-import type { AdapterChoice, AdapterDescription } from './adapter.js';
+import { ADAPTER_CHOICES, type AdapterChoice, type AdapterDescription } from './adapter.js';
 import { Engine } from './engine.js';
 
 export interface InitOptions {
@@ -24,6 +24,9 @@ export function setDeviceFactory(f: DeviceFactory): void {
 }
 
 export async function init(opts: InitOptions = {}): Promise<Engine> {
+  if (opts.adapter !== undefined && !ADAPTER_CHOICES.includes(opts.adapter)) {
+    throw new Error(`kdgpu: init: unknown adapter choice '${String(opts.adapter)}'; expected ${ADAPTER_CHOICES.join(', ')}`);
+  }
   if (current) return current;
   if (pending) return pending;
   pending = (async () => {

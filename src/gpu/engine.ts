@@ -46,9 +46,13 @@ export interface EngineMemory {
 interface Compiled {
   id: number;
   name: string;
+  entry: string;
+  source: string;
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
   info: KernelInfo;
+  /** The driver's compile error, once reported: later uses of the kernel throw it again. */
+  error: Error | null;
 }
 
 const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment on every adapter we know
@@ -64,10 +68,26 @@ interface UniformChunk {
   used: number;
 }
 
+const FLAG_WORDS = 8;
+const FLAG_BYTES = FLAG_WORDS * 4;
+const deviceChecks: ((record: Uint32Array) => Error)[] = [];
+
+/**
+ * Registers a device-side check (see Engine.errorFlags) and returns its code, the non-zero value
+ * its kernel writes into word 0 of the record. `decode` builds the Error from the record's eight
+ * words (word 0 is the code).
+ */
+export function registerDeviceCheck(decode: (record: Uint32Array) => Error): number {
+  deviceChecks.push(decode);
+  return deviceChecks.length;
+}
+
 export class Engine {
   readonly pool: BufferPool;
   readonly limits: GPUSupportedLimits;
   private compiled = new Map<string, Compiled>();
+  /** Fast path by kernel object: hashing a long WGSL source on every dispatch is measurable. */
+  private compiledByKernel = new WeakMap<Kernel, Compiled>();
   private bindGroups = new Map<string, GPUBindGroup>();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
@@ -75,10 +95,15 @@ export class Engine {
   private chunks: UniformChunk[] = [];
   private chunkIndex = 0;
   private staging = new Map<number, GPUBuffer[]>();
+  /** Device-side check record (see errorFlags); armed while some recorded work may write it. */
+  private flags: PooledBuffer | null = null;
+  private flagsArmed = false;
   private stagingCount = 0;
   private stagingBytes = 0;
   private nextInternalId = 1_000_000_000;
-  private pendingChecks: Promise<void>[] = [];
+  /** Unsettled error checks; each removes itself when settled, so a loop that never reads back
+   * (and never calls checkErrors) does not accumulate them. */
+  private pendingChecks = new Set<Promise<void>>();
   private errors: { seq: number; error: Error }[] = [];
   private errorSeq = 0;
   private lostReason: string | null = null;
@@ -127,8 +152,8 @@ export class Engine {
       liveBytes: this.pool.liveBytes,
       pooledBuffers: this.pool.pooledBuffers,
       pooledBytes: this.pool.pooledBytes,
-      internalBuffers: this.chunks.length + this.stagingCount,
-      internalBytes: chunkBytes + this.stagingBytes,
+      internalBuffers: this.chunks.length + this.stagingCount + (this.flags ? 1 : 0),
+      internalBytes: chunkBytes + this.stagingBytes + (this.flags ? FLAG_BYTES : 0),
     };
   }
 
@@ -141,9 +166,15 @@ export class Engine {
   /** Compiles (once) and returns a kernel's pipeline; WGSL errors surface as thrown errors. */
   private compile(kernel: Kernel): Compiled {
     const entry = kernel.entry ?? 'main';
-    const key = `${entry}\u0000${kernel.source}`;
-    const hit = this.compiled.get(key);
-    if (hit) return hit;
+    let hit = this.compiledByKernel.get(kernel);
+    if (!hit || hit.source !== kernel.source || hit.entry !== entry) {
+      hit = this.compiled.get(`${entry}\u0000${kernel.source}`);
+      if (hit) this.compiledByKernel.set(kernel, hit);
+    }
+    if (hit) {
+      if (hit.error) throw new Error(hit.error.message);
+      return hit;
+    }
     this.checkAlive();
     const info = reflectKernel(kernel.name, kernel.source, entry);
     const d = this.device;
@@ -165,10 +196,22 @@ export class Engine {
       layout: d.createPipelineLayout({ bindGroupLayouts: [layout] }),
       compute: { module, entryPoint: entry },
     });
-    this.watch(d.popErrorScope(), `compiling kernel '${kernel.name}'`, module);
     this.counters.pipelinesCreated++;
-    const c: Compiled = { id: this.compiled.size + 1, name: kernel.name, pipeline, layout, info };
-    this.compiled.set(key, c);
+    const c: Compiled = {
+      id: this.compiled.size + 1,
+      name: kernel.name,
+      entry,
+      source: kernel.source,
+      pipeline,
+      layout,
+      info,
+      error: null,
+    };
+    this.watch(d.popErrorScope(), `compiling kernel '${kernel.name}'`, module, (err) => {
+      c.error = err;
+    });
+    this.compiled.set(`${entry}\u0000${kernel.source}`, c);
+    this.compiledByKernel.set(kernel, c);
     return c;
   }
 
@@ -181,11 +224,16 @@ export class Engine {
     await this.checkErrors();
   }
 
-  private watch(p: Promise<GPUError | null>, what: string, module?: GPUShaderModule): void {
+  private watch(
+    p: Promise<GPUError | null>,
+    what: string,
+    module?: GPUShaderModule,
+    onError?: (error: Error) => void,
+  ): void {
     // Errors are reported in the order their scopes were opened: a kernel's compile error comes
     // before the submission that failed because of it.
     const seq = this.errorSeq++;
-    this.pendingChecks.push(
+    this.trackCheck(
       p.then(async (err) => {
         if (!err) return;
         let detail = err.message;
@@ -200,18 +248,36 @@ export class Engine {
             /* compilation info is optional */
           }
         }
-        this.errors.push({ seq, error: new Error(`kdgpu: GPU error while ${what}:\n${detail}`) });
+        const error = new Error(`kdgpu: GPU error while ${what}:\n${detail}`);
+        onError?.(error);
+        this.errors.push({ seq, error });
       }),
     );
   }
 
+  /** Keeps `check` until it settles; a rejection is reported like a GPU error. */
+  private trackCheck(check: Promise<void>): void {
+    const seq = this.errorSeq++;
+    const tracked: Promise<void> = check.then(
+      () => {
+        this.pendingChecks.delete(tracked);
+      },
+      (e: unknown) => {
+        this.pendingChecks.delete(tracked);
+        this.errors.push({ seq, error: e instanceof Error ? e : new Error(String(e)) });
+      },
+    );
+    this.pendingChecks.add(tracked);
+  }
+
+  /** @internal number of GPU error checks not settled yet (bounded; for tests). */
+  get pendingErrorChecks(): number {
+    return this.pendingChecks.size;
+  }
+
   /** Throws the first GPU error (WGSL compile, validation, out of memory) reported so far. */
   async checkErrors(): Promise<void> {
-    while (this.pendingChecks.length) {
-      const checks = this.pendingChecks;
-      this.pendingChecks = [];
-      await Promise.all(checks);
-    }
+    while (this.pendingChecks.size) await Promise.all([...this.pendingChecks]);
     this.checkAlive();
     if (this.errors.length) {
       const first = this.errors.reduce((a, b) => (b.seq < a.seq ? b : a));
@@ -287,7 +353,8 @@ export class Engine {
     }
     const pass = this.ensurePass();
     const entries: GPUBindGroupEntry[] = [];
-    const keyParts: (number | string)[] = [c.id];
+    // Kernel and uniform-chunk parts are prefixed so that only buffer ids parse as numbers (trim).
+    const keyParts: (number | string)[] = [`k${c.id}`];
     const dynamicOffsets: number[] = [];
     for (const b of c.info.bindings) {
       if (b.kind === 'uniform') {
@@ -341,6 +408,20 @@ export class Engine {
     return buf;
   }
 
+  /**
+   * Overwrites the start of an existing buffer with `data`, in order with the recorded work
+   * (pending work that touches the buffer is submitted first).
+   */
+  writeInto(buf: PooledBuffer, data: ArrayBufferView): void {
+    this.checkAlive();
+    if (data.byteLength > buf.size) throw new Error(`kdgpu internal error: writing ${data.byteLength} bytes into a ${buf.size}-byte buffer`);
+    if (buf.lastUse >= this.epoch && this.encoder) this.flush();
+    if (data.byteLength > 0) {
+      this.device.queue.writeBuffer(buf.buffer, 0, data.buffer, data.byteOffset, Math.ceil(data.byteLength / 4) * 4);
+    }
+    this.counters.uploads++;
+  }
+
   /** Submits everything recorded so far as one queue submission. */
   flush(): void {
     if (!this.encoder) return;
@@ -364,10 +445,29 @@ export class Engine {
     this.watch(this.device.popErrorScope(), 'running GPU work (out of memory)');
   }
 
-  /** Reads `bytes` from the start of a buffer back to the CPU. */
-  async read(buf: PooledBuffer, bytes: number): Promise<ArrayBuffer> {
+  /**
+   * The engine's device-side check record, for a kernel that finds bad data the CPU never sees
+   * (class labels out of range, say). Bind it as `var<storage, read_write> flags:
+   * array<atomic<u32>, 8>`; the first failing invocation claims word 0 with the code that
+   * `registerDeviceCheck` returned (compare-exchange from 0) and fills words 1–7 with details.
+   * The record travels back with the next readback, in the same copy and mapAsync, so the check
+   * costs a training loop without readbacks nothing; that readback then throws the check's Error
+   * and the record is cleared. Call this for every dispatch that binds it.
+   */
+  errorFlags(): PooledBuffer {
     this.checkAlive();
-    const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+    if (!this.flags) {
+      const buffer = this.device.createBuffer({ size: FLAG_BYTES, usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST, label: 'kdgpu check flags' });
+      this.counters.otherBuffersCreated++;
+      this.device.queue.writeBuffer(buffer, 0, new Uint32Array(FLAG_WORDS));
+      this.flags = { id: this.nextInternalId++, buffer, size: FLAG_BYTES, lastUse: -1, inUse: true };
+    }
+    this.flagsArmed = true;
+    return this.flags;
+  }
+
+  /** A MAP_READ staging buffer of at least `size` bytes (size classes: powers of two ≥ 256). */
+  private takeStaging(size: number): { staging: GPUBuffer; cls: number } {
     const cls = Math.max(256, 2 ** Math.ceil(Math.log2(size)));
     let list = this.staging.get(cls);
     if (!list) this.staging.set(cls, (list = []));
@@ -378,20 +478,44 @@ export class Engine {
       this.stagingCount++;
       this.stagingBytes += cls;
     }
+    return { staging, cls };
+  }
+
+  /** Reads `bytes` from the start of a buffer back to the CPU. */
+  async read(buf: PooledBuffer, bytes: number): Promise<ArrayBuffer> {
+    this.checkAlive();
+    const size = Math.max(4, Math.ceil(bytes / 4) * 4);
+    // The device-side check record, when armed, rides along after the data (see errorFlags).
+    const flags = this.flagsArmed ? this.flags : null;
+    const total = flags ? size + FLAG_BYTES : size;
+    const { staging, cls } = this.takeStaging(total);
     const enc = this.ensureEncoderNoPass();
     buf.lastUse = this.epoch;
     enc.copyBufferToBuffer(buf.buffer, 0, staging, 0, size);
+    if (flags) {
+      flags.lastUse = this.epoch;
+      enc.copyBufferToBuffer(flags.buffer, 0, staging, size, FLAG_BYTES);
+      this.flagsArmed = false;
+    }
     this.flush();
     this.counters.mapAsyncCalls++;
     try {
-      await staging.mapAsync(MapMode.READ, 0, size);
+      await staging.mapAsync(MapMode.READ, 0, total);
     } catch (e) {
       await this.checkErrors();
       throw e;
     }
-    const out = staging.getMappedRange(0, size).slice(0, bytes);
+    const mapped = staging.getMappedRange(0, total);
+    const out = mapped.slice(0, bytes);
+    const record = flags ? new Uint32Array(mapped.slice(size, total)) : null;
     staging.unmap();
-    list.push(staging);
+    this.staging.get(cls)!.push(staging);
+    if (record && record[0] !== 0) {
+      this.writeInto(flags!, new Uint32Array(FLAG_WORDS));
+      const decode = deviceChecks[record[0] - 1];
+      const error = decode ? decode(record) : new Error(`kdgpu internal error: unknown device check code ${record[0]}`);
+      this.errors.push({ seq: this.errorSeq++, error });
+    }
     await this.checkErrors();
     return out;
   }

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AdapterChoice, AdapterDescription } from './adapter.js';
-import { describeAdapter, NO_ADAPTER_HELP, requestDeviceWithLimits } from './adapter.js';
+import { ADAPTER_CHOICES, describeAdapter, NO_ADAPTER_HELP, requestDeviceWithLimits } from './adapter.js';
 
 export const SWIFTSHADER_ICD_PATHS = [
   '/usr/lib/chromium/vk_swiftshader_icd.json',
@@ -16,7 +16,14 @@ export const SWIFTSHADER_ICD_PATHS = [
 
 function findSwiftShaderIcd(): string | undefined {
   const fromEnv = process.env.KDGPU_SWIFTSHADER_ICD;
-  if (fromEnv) return fromEnv;
+  if (fromEnv) {
+    if (!existsSync(fromEnv)) {
+      throw new Error(
+        `kdgpu: KDGPU_SWIFTSHADER_ICD is set to '${fromEnv}', which does not exist; point it at SwiftShader's vk_swiftshader_icd.json or unset it.\n${NO_ADAPTER_HELP}`,
+      );
+    }
+    return fromEnv;
+  }
   return SWIFTSHADER_ICD_PATHS.find((p) => existsSync(p));
 }
 
@@ -69,21 +76,32 @@ export interface NodeDeviceOptions {
 export async function createNodeDevice(
   opts: NodeDeviceOptions = {},
 ): Promise<{ device: GPUDevice; adapter: GPUAdapter; description: AdapterDescription }> {
-  const choice = (opts.adapter ?? (process.env.KDGPU_ADAPTER as AdapterChoice | undefined) ?? 'auto') as string;
-  if (!['auto', 'hardware', 'swiftshader'].includes(choice)) {
-    throw new Error(`kdgpu: unknown adapter choice '${choice}' (KDGPU_ADAPTER or options.adapter); expected auto, hardware or swiftshader`);
+  const fromEnv = opts.adapter === undefined && process.env.KDGPU_ADAPTER !== undefined && process.env.KDGPU_ADAPTER !== '';
+  const choice = (opts.adapter ?? (fromEnv ? process.env.KDGPU_ADAPTER : undefined) ?? 'auto') as string;
+  if (!ADAPTER_CHOICES.includes(choice as AdapterChoice)) {
+    throw new Error(
+      `kdgpu: unknown adapter choice '${choice}' (${fromEnv ? 'from the KDGPU_ADAPTER environment variable' : 'options.adapter'}); expected ${ADAPTER_CHOICES.join(', ')}`,
+    );
   }
   const flags = opts.dawnFlags ?? [];
   ensureRuntimeDir();
   let adapter: GPUAdapter | null = null;
   const userIcd = process.env.VK_ICD_FILENAMES ?? process.env.VK_DRIVER_FILES;
+  let rejectedSoftware: AdapterDescription | null = null;
   if (choice !== 'swiftshader') {
     adapter = await tryAdapter(flags);
+    if (adapter && choice === 'hardware' && describeAdapter(adapter).software) {
+      // Forced hardware: a CPU implementation (lavapipe, llvmpipe) is not what was asked for.
+      rejectedSoftware = describeAdapter(adapter);
+      adapter = null;
+    }
   }
   // Fall back to SwiftShader unless the user pointed the Vulkan loader somewhere themselves.
+  let triedIcd: string | undefined;
   if (!adapter && choice !== 'hardware' && (!userIcd || choice === 'swiftshader')) {
     const icd = findSwiftShaderIcd();
     if (icd) {
+      triedIcd = icd;
       // The Vulkan loader reads these when Dawn creates its next instance.
       process.env.VK_ICD_FILENAMES = icd;
       process.env.VK_DRIVER_FILES = icd;
@@ -93,10 +111,12 @@ export async function createNodeDevice(
   if (!adapter) {
     const why =
       choice === 'hardware'
-        ? 'no hardware WebGPU adapter was found (KDGPU_ADAPTER=hardware).'
+        ? `no hardware WebGPU adapter was found (KDGPU_ADAPTER=hardware)${rejectedSoftware ? `; the only adapter, '${rejectedSoftware.description || rejectedSoftware.device || rejectedSoftware.vendor}', is a software one` : ''}.`
         : choice === 'swiftshader' && !findSwiftShaderIcd()
           ? `SwiftShader's Vulkan driver was not found (looked at ${SWIFTSHADER_ICD_PATHS.join(', ')}; set KDGPU_SWIFTSHADER_ICD to its .json).`
-          : 'no WebGPU adapter could be created.';
+          : triedIcd
+            ? `no WebGPU adapter could be created, not even with SwiftShader's Vulkan driver (${triedIcd}; is the Vulkan loader libvulkan1 installed, and the library the .json names?).`
+            : 'no WebGPU adapter could be created.';
     throw new Error(`kdgpu: ${why}\n${NO_ADAPTER_HELP}`);
   }
   const device = await requestDeviceWithLimits(adapter);

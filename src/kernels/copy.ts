@@ -23,16 +23,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var rem = i;
   var s = p.srcOffset;
   var d = p.dstOffset;
-  for (var k = ${rank - 1}i; k >= 0i; k--) {
-    let q = u32(k);
-    let e = p.shape[q / 4u][q % 4u];
-    let c = rem % e;
-    rem = rem / e;
-    s += c * p.srcStr[q / 4u][q % 4u];
-    d += c * p.dstStr[q / 4u][q % 4u];
-  }
+${unrolled(rank)}
   dst[d] = src[s];
 }`;
+}
+
+/** The index arithmetic for each dimension, innermost first, with constant uniform indices. */
+function unrolled(rank: number): string {
+  const lines: string[] = [];
+  for (let k = rank - 1; k >= 0; k--) {
+    const at = `[${k >> 2}][${k & 3}]`;
+    lines.push(`  { let e = p.shape${at}; let c = rem % e; rem = rem / e; s += c * p.srcStr${at}; d += c * p.dstStr${at}; }`);
+  }
+  return lines.join('\n');
 }
 
 const cache = new Map<number, Kernel>();

@@ -1,10 +1,27 @@
 /**
- * Batched matmul C[b] = A[b] · B[b] (+ bias, ReLU) with transposed operands and broadcast batch
- * dimensions.
+ * Batched matmul C[b] = op(A[b]) · op(B[b]) (+ bias, ReLU) with transposed operands and broadcast
+ * batch dimensions.
  *
- * Layout: A is read as A(m, k) = a[aOff + m·aRow + k·aCol], B(k, n) = b[bOff + k·bRow + n·bCol],
- * so a transposed operand is just swapped strides. Each invocation computes a 4×4 block of C in
- * registers (16 accumulators); a workgroup of 8×8 invocations covers 32×32.
+ * Two kernel families:
+ *
+ *  vec4 — used when the contiguous dimension of each stored operand is a multiple of 4 (NN: K and
+ *    N; NT: K; TN: M and N; TT: M and K). Each invocation keeps a TM×(4·TN4) block of C in vec4
+ *    registers and walks K four steps at a time: per step it loads TM + 4·TN4 vec4s and does
+ *    TM·TN4 4×4 matrix-vector products (`Bmat · a`, 16 FMAs each). Transposes only change how the
+ *    four k-values of a row of A (`a`) and the 4×4 block of B (`Bmat`) are assembled from vec4
+ *    loads, so all four layouts share one generator.
+ *
+ *  general — any shape: A is read as A(m, k) = a[aOff + m·aRow + k·aCol], B(k, n) likewise, so a
+ *    transposed operand is swapped strides; 4×4 outputs per invocation, scalar loads.
+ *
+ * Why this shape of kernel (measured on SwiftShader, the CPU Vulkan driver): each component of a
+ * storage-buffer load with a per-invocation index costs about as much as 15–20 FMAs (it is
+ * emulated lane by lane), and workgroup memory is no cheaper, so the only lever is reuse of every
+ * loaded value inside one invocation — large register tiles. Writing the inner product as
+ * `mat4x4 · vec4` instead of separate multiply-adds roughly doubles the arithmetic rate there.
+ * On GPUs the same kernels are ordinary register-tiled matmuls.
+ *
+ * The epilogue adds `bias[n]` and applies ReLU before the single store of each output.
  */
 import type { PooledBuffer } from '../gpu/buffer-pool.js';
 import type { Engine, Kernel } from '../gpu/engine.js';
@@ -27,44 +44,257 @@ export interface MatmulArgs {
   bBatchStrides: readonly number[];
 }
 
-const TILE = 4;
-const WGX = 8;
-const WGY = 8;
+/** A tiled kernel's register tile and workgroup shape. */
+export interface Vec4Tile {
+  /** Rows of C per invocation (a multiple of 4 when A is transposed). */
+  tm: number;
+  /** vec4 column groups of C per invocation (4·tn4 columns). */
+  tn4: number;
+  /** Workgroup size. */
+  wx: number;
+  wy: number;
+}
 
-function source(bias: boolean, relu: boolean, batchRank: number): string {
-  const batchOffsets =
-    batchRank === 0
-      ? '  let aBase = 0u; let bBase = 0u;'
-      : `  var aBase = 0u; var bBase = 0u;
+/** How runMatmul computes a product: register-tiled (with its tile) or the general kernel. */
+export type MatmulPlan = { kind: 'tiled'; tile: Vec4Tile } | { kind: 'general' };
+
+/** Batch shapes live in `array<vec4<u32>, 2>` uniforms. */
+const MAX_BATCH_RANK = 8;
+
+// ---- shared WGSL pieces ------------------------------------------------------------------
+
+const PARAMS = `struct Params { M: u32, N: u32, K: u32, rank: u32, aRow: u32, aCol: u32, bRow: u32, bCol: u32,
+  batchShape: array<vec4<u32>, 2>, aBatch: array<vec4<u32>, 2>, bBatch: array<vec4<u32>, 2>, }`;
+
+/** Element offsets of this workgroup's A and B matrices (batch index = workgroup_id.z). */
+const BATCH_OFFSETS = `  var aBase = 0u; var bBase = 0u;
   { var rem = wid.z;
-    for (var d = ${batchRank - 1}i; d >= 0i; d--) {
+    for (var d = i32(p.rank) - 1i; d >= 0i; d--) {
       let q = u32(d);
       let e = p.batchShape[q / 4u][q % 4u];
-      let c = rem % e; rem = rem / e;
-      aBase += c * p.aBatch[q / 4u][q % 4u];
-      bBase += c * p.bBatch[q / 4u][q % 4u];
+      let i = rem % e; rem = rem / e;
+      aBase += i * p.aBatch[q / 4u][q % 4u];
+      bBase += i * p.bBatch[q / 4u][q % 4u];
     } }`;
-  return `
-struct Params { M: u32, N: u32, K: u32, aRow: u32, aCol: u32, bRow: u32, bCol: u32,
-  batchShape: array<vec4<u32>, 2>, aBatch: array<vec4<u32>, 2>, bBatch: array<vec4<u32>, 2>, }
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-${bias ? '@group(0) @binding(2) var<storage, read> bias: array<f32>;' : ''}
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
 
-@compute @workgroup_size(${WGX}, ${WGY})
+function bindings(bias: boolean, vec4: boolean): string {
+  const t = vec4 ? 'vec4<f32>' : 'f32';
+  return `@group(0) @binding(0) var<storage, read> a: array<${t}>;
+@group(0) @binding(1) var<storage, read> b: array<${t}>;
+${bias ? '@group(0) @binding(2) var<storage, read> bias: array<f32>;\n' : ''}@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;`;
+}
+
+function epilogueExpr(v: string, col: string, bias: boolean, relu: boolean): string {
+  let e = v;
+  if (bias) e = `${e} + bias[${col}]`;
+  if (relu) e = `max(${e}, 0.0)`;
+  return e;
+}
+
+// ---- vec4 kernels --------------------------------------------------------------------------
+
+const XYZW = ['x', 'y', 'z', 'w'];
+
+/**
+ * How a kernel reads one operand: its layout (n: op(X) = X, t: op(X) = Xᵀ) and whether its
+ * contiguous dimension allows vec4 loads (4) or needs scalar loads (1).
+ */
+export type OperandMode = 'n4' | 't4' | 'n1' | 't1';
+
+export function operandModes(M: number, N: number, K: number, transA: boolean, transB: boolean): [OperandMode, OperandMode] {
+  const am = `${transA ? 't' : 'n'}${(transA ? M : K) % 4 === 0 ? 4 : 1}` as OperandMode;
+  const bm = `${transB ? 't' : 'n'}${(transB ? K : N) % 4 === 0 ? 4 : 1}` as OperandMode;
+  return [am, bm];
+}
+
+function tiledSource(am: OperandMode, bm: OperandMode, t: Vec4Tile, bias: boolean, relu: boolean): string {
+  const { tm: TM, tn4: TN4, wx, wy } = t;
+  if (TM % 4 !== 0) throw new Error(`kdgpu internal error: matmul tile rows ${TM} must be a multiple of 4`);
+  const TN = 4 * TN4;
+  const aVec = am.endsWith('4');
+  const bVec = bm.endsWith('4');
+  const L: string[] = [];
+  const emit = (s: string) => L.push(s);
+  emit(PARAMS);
+  emit(`@group(0) @binding(0) var<storage, read> a: array<${aVec ? 'vec4<f32>' : 'f32'}>;
+@group(0) @binding(1) var<storage, read> b: array<${bVec ? 'vec4<f32>' : 'f32'}>;
+${bias ? '@group(0) @binding(2) var<storage, read> bias: array<f32>;\n' : ''}@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+@group(0) @binding(4) var<uniform> p: Params;`);
+  emit(`@compute @workgroup_size(${wx}, ${wy})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
-  let row0 = gid.y * ${TILE}u;
-  let col0 = gid.x * ${TILE}u;
+  let M = p.M; let N = p.N; let K = p.K;
+  let row0 = gid.y * ${TM}u;
+  let col0 = gid.x * ${TN}u;
+  if (row0 >= M || col0 >= N) { return; }
+${BATCH_OFFSETS}`);
+
+  // Per-invocation base indices (vec4 units for vec4 operands, elements otherwise). Rows and
+  // columns past the end are clamped to the last one, so every load is in bounds; their results
+  // are simply not stored.
+  switch (am) {
+    case 'n4':
+      emit(`  let K4 = K / 4u;`);
+      for (let i = 0; i < TM; i++) emit(`  let ar${i} = aBase / 4u + min(row0 + ${i}u, M - 1u) * K4;`);
+      break;
+    case 't4':
+      emit(`  let M4 = M / 4u;`);
+      for (let r = 0; r < TM / 4; r++) emit(`  let ag${r} = aBase / 4u + min(row0 / 4u + ${r}u, M4 - 1u);`);
+      break;
+    case 'n1':
+      for (let i = 0; i < TM; i++) emit(`  let ar${i} = aBase + min(row0 + ${i}u, M - 1u) * K;`);
+      break;
+    case 't1':
+      for (let i = 0; i < TM; i++) emit(`  let ar${i} = aBase + min(row0 + ${i}u, M - 1u);`);
+      break;
+  }
+  switch (bm) {
+    case 'n4':
+      emit(`  let N4 = N / 4u;`);
+      for (let j = 0; j < TN4; j++) emit(`  let bg${j} = bBase / 4u + min(col0 / 4u + ${j}u, N4 - 1u);`);
+      break;
+    case 't4':
+      emit(`  let K4b = K / 4u;`);
+      for (let c = 0; c < TN; c++) emit(`  let bc${c} = bBase / 4u + min(col0 + ${c}u, N - 1u) * K4b;`);
+      break;
+    case 'n1':
+      for (let c = 0; c < TN; c++) emit(`  let bc${c} = bBase + min(col0 + ${c}u, N - 1u);`);
+      break;
+    case 't1':
+      for (let c = 0; c < TN; c++) emit(`  let bc${c} = bBase + min(col0 + ${c}u, N - 1u) * K;`);
+      break;
+  }
+  for (let i = 0; i < TM; i++) for (let j = 0; j < TN4; j++) emit(`  var c${i}_${j} = vec4<f32>(0.0);`);
+
+  // One step of four k-values k0 … k0+3 (all < K). a${i} holds the four k-values of row i of
+  // op(A); m${j} the 4×4 block of op(B) for those k-values and column group j, arranged so that
+  // its product with a${i} gives the four outputs of row i in that group.
+  emit(`  let KQ = K / 4u;`);
+  emit(`  for (var kq = 0u; kq < KQ; kq++) {`);
+  emit(`    let k0 = kq * 4u;`);
+  switch (am) {
+    case 'n4':
+      for (let i = 0; i < TM; i++) emit(`    let a${i} = a[ar${i} + kq];`);
+      break;
+    case 't4':
+      for (let kk = 0; kk < 4; kk++) {
+        for (let r = 0; r < TM / 4; r++) emit(`    let at${kk}_${r} = a[ag${r} + (k0 + ${kk}u) * M4];`);
+      }
+      for (let i = 0; i < TM; i++) {
+        const r = i >> 2;
+        const ii = XYZW[i & 3];
+        emit(`    let a${i} = vec4<f32>(at0_${r}.${ii}, at1_${r}.${ii}, at2_${r}.${ii}, at3_${r}.${ii});`);
+      }
+      break;
+    case 'n1':
+      for (let i = 0; i < TM; i++) {
+        emit(`    let a${i} = vec4<f32>(a[ar${i} + k0], a[ar${i} + k0 + 1u], a[ar${i} + k0 + 2u], a[ar${i} + k0 + 3u]);`);
+      }
+      break;
+    case 't1':
+      emit(`    let kM = k0 * M;`);
+      for (let i = 0; i < TM; i++) {
+        emit(`    let a${i} = vec4<f32>(a[ar${i} + kM], a[ar${i} + kM + M], a[ar${i} + kM + 2u * M], a[ar${i} + kM + 3u * M]);`);
+      }
+      break;
+  }
+  // With B's k-values along the matrix columns (n) the product is m·a; along its rows (t), a·m.
+  switch (bm) {
+    case 'n4':
+      for (let j = 0; j < TN4; j++) {
+        const cols = [0, 1, 2, 3].map((kk) => `b[bg${j} + (k0 + ${kk}u) * N4]`);
+        emit(`    let m${j} = mat4x4<f32>(${cols.join(', ')});`);
+      }
+      break;
+    case 'n1':
+      emit(`    let kN = k0 * N;`);
+      for (let j = 0; j < TN4; j++) {
+        const cols = [0, 1, 2, 3].map((kk) => {
+          const off = kk === 0 ? 'kN' : `kN + ${kk === 1 ? '' : `${kk}u * `}N`;
+          return `vec4<f32>(${[0, 1, 2, 3].map((cc) => `b[bc${4 * j + cc} + ${off}]`).join(', ')})`;
+        });
+        emit(`    let m${j} = mat4x4<f32>(${cols.join(', ')});`);
+      }
+      break;
+    case 't4':
+      for (let c = 0; c < TN; c++) emit(`    let bt${c} = b[bc${c} + kq];`);
+      for (let j = 0; j < TN4; j++) emit(`    let m${j} = mat4x4<f32>(bt${4 * j}, bt${4 * j + 1}, bt${4 * j + 2}, bt${4 * j + 3});`);
+      break;
+    case 't1':
+      for (let c = 0; c < TN; c++) {
+        emit(`    let bt${c} = vec4<f32>(b[bc${c} + k0], b[bc${c} + k0 + 1u], b[bc${c} + k0 + 2u], b[bc${c} + k0 + 3u]);`);
+      }
+      for (let j = 0; j < TN4; j++) emit(`    let m${j} = mat4x4<f32>(bt${4 * j}, bt${4 * j + 1}, bt${4 * j + 2}, bt${4 * j + 3});`);
+      break;
+  }
+  const prod = (i: number, j: number) => (bm[0] === 'n' ? `m${j} * a${i}` : `a${i} * m${j}`);
+  for (let j = 0; j < TN4; j++) for (let i = 0; i < TM; i++) emit(`    c${i}_${j} += ${prod(i, j)};`);
+  emit(`  }`);
+
+  // K % 4 ≠ 0 is possible unless A's rows or Bᵀ's rows are read as vec4 along K: the last
+  // k-values one at a time, as outer products of a column of op(A) and a row of op(B).
+  if (am !== 'n4' && bm !== 't4') {
+    emit(`  for (var k = KQ * 4u; k < K; k++) {`);
+    const av: string[] = [];
+    if (am === 't4') {
+      for (let r = 0; r < TM / 4; r++) emit(`    let at${r} = a[ag${r} + k * M4];`);
+      for (let i = 0; i < TM; i++) av.push(`at${i >> 2}.${XYZW[i & 3]}`);
+    } else {
+      for (let i = 0; i < TM; i++) {
+        emit(`    let a${i} = a[ar${i} + k${am === 't1' ? ' * M' : ''}];`);
+        av.push(`a${i}`);
+      }
+    }
+    for (let j = 0; j < TN4; j++) {
+      if (bm === 'n4') emit(`    let b${j} = b[bg${j} + k * N4];`);
+      else {
+        const off = bm === 'n1' ? 'k * N' : 'k';
+        emit(`    let b${j} = vec4<f32>(${[0, 1, 2, 3].map((cc) => `b[bc${4 * j + cc} + ${off}]`).join(', ')});`);
+      }
+    }
+    for (let i = 0; i < TM; i++) for (let j = 0; j < TN4; j++) emit(`    c${i}_${j} += ${av[i]} * b${j};`);
+    emit(`  }`);
+  }
+
+  emit(`  let cBase = wid.z * M * N;`);
+  for (let i = 0; i < TM; i++) {
+    emit(`  if (row0 + ${i}u < M) {`);
+    emit(`    let o = cBase + (row0 + ${i}u) * N + col0;`);
+    for (let j = 0; j < TN4; j++) {
+      for (let cc = 0; cc < 4; cc++) {
+        const col = 4 * j + cc;
+        const v = epilogueExpr(`c${i}_${j}.${XYZW[cc]}`, `col0 + ${col}u`, bias, relu);
+        emit(`    if (col0 + ${col}u < N) { c[o + ${col}u] = ${v}; }`);
+      }
+    }
+    emit(`  }`);
+  }
+  emit('}');
+  return L.join('\n');
+}
+
+// ---- general kernel -------------------------------------------------------------------------
+
+const GTILE = 4;
+const GWX = 8;
+const GWY = 8;
+
+function generalSource(bias: boolean, relu: boolean): string {
+  return `${PARAMS}
+${bindings(bias, false)}
+
+@compute @workgroup_size(${GWX}, ${GWY})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
+  let row0 = gid.y * ${GTILE}u;
+  let col0 = gid.x * ${GTILE}u;
   if (row0 >= p.M || col0 >= p.N) { return; }
-${batchOffsets}
-  var acc: array<vec4<f32>, ${TILE}>;
+${BATCH_OFFSETS}
+  var acc: array<vec4<f32>, ${GTILE}>;
   // Clamp out-of-range rows/columns to the last valid one: loads stay in bounds, stores skip them.
-  var ar: array<u32, ${TILE}>;
-  for (var i = 0u; i < ${TILE}u; i++) { ar[i] = aBase + min(row0 + i, p.M - 1u) * p.aRow; }
+  var ar: array<u32, ${GTILE}>;
+  for (var i = 0u; i < ${GTILE}u; i++) { ar[i] = aBase + min(row0 + i, p.M - 1u) * p.aRow; }
   var bc: vec4<u32>;
-  for (var j = 0u; j < ${TILE}u; j++) { bc[j] = bBase + min(col0 + j, p.N - 1u) * p.bCol; }
+  for (var j = 0u; j < ${GTILE}u; j++) { bc[j] = bBase + min(col0 + j, p.N - 1u) * p.bCol; }
   for (var k = 0u; k < p.K; k++) {
     let bo = k * p.bRow;
     let bv = vec4<f32>(b[bc.x + bo], b[bc.y + bo], b[bc.z + bo], b[bc.w + bo]);
@@ -75,70 +305,108 @@ ${batchOffsets}
     acc[3] += a[ar[3] + ao] * bv;
   }
   let cBase = wid.z * p.M * p.N;
-  for (var i = 0u; i < ${TILE}u; i++) {
+  for (var i = 0u; i < ${GTILE}u; i++) {
     let r = row0 + i;
     if (r >= p.M) { break; }
-    for (var j = 0u; j < ${TILE}u; j++) {
+    for (var j = 0u; j < ${GTILE}u; j++) {
       let col = col0 + j;
       if (col >= p.N) { break; }
-      var v = acc[i][j];
-      ${bias ? 'v += bias[col];' : ''}
-      ${relu ? 'v = max(v, 0.0);' : ''}
-      c[cBase + r * p.N + col] = v;
+      c[cBase + r * p.N + col] = ${epilogueExpr('acc[i][j]', 'col', bias, relu)};
     }
   }
 }`;
 }
 
+// ---- selection --------------------------------------------------------------------------------
+
+/** Large products: a 16×32 block of C per invocation (128 vec4 accumulators). */
+export const TILE_LARGE: Vec4Tile = { tm: 16, tn4: 8, wx: 2, wy: 4 };
+/** Everything else with at least 8 rows: 8×8 per invocation (quick to compile). */
+export const TILE_SMALL: Vec4Tile = { tm: 8, tn4: 2, wx: 8, wy: 4 };
+/** Fewer than 8 rows (vector-matrix products and the like): 4×8 per invocation. */
+export const TILE_THIN: Vec4Tile = { tm: 4, tn4: 2, wx: 8, wy: 2 };
+
+/** Which kernel runMatmul uses for a product of this shape. */
+export function planMatmul(M: number, N: number, K: number): MatmulPlan {
+  // The large tile compiles for a second or two on SwiftShader; worth it from ~256³ on.
+  if (M >= 128 && N >= 128 && M * N * K >= 2 ** 24) return { kind: 'tiled', tile: TILE_LARGE };
+  if (M < 8) return { kind: 'tiled', tile: TILE_THIN };
+  return { kind: 'tiled', tile: TILE_SMALL };
+}
+
 const cache = new Map<string, Kernel>();
 
+function kernelFor(plan: MatmulPlan, modes: [OperandMode, OperandMode], bias: boolean, relu: boolean): Kernel {
+  const epi = `${bias ? '.bias' : ''}${relu ? '.relu' : ''}`;
+  let name: string;
+  if (plan.kind === 'tiled') {
+    const t = plan.tile;
+    name = `matmul.${modes[0]}${modes[1]}.${t.tm}x${4 * t.tn4}.wg${t.wx}x${t.wy}${epi}`;
+  } else {
+    name = `matmul.general${epi}`;
+  }
+  let k = cache.get(name);
+  if (!k) {
+    const source = plan.kind === 'tiled' ? tiledSource(modes[0], modes[1], plan.tile, bias, relu) : generalSource(bias, relu);
+    k = { name, source };
+    cache.set(name, k);
+  }
+  return k;
+}
+
+/**
+ * Records C = op(A)·op(B) (+ bias, ReLU) for every batch index and returns C's new buffer
+ * ([...batchShape, M, N], contiguous). `plan` overrides the kernel choice (benchmarks, tests).
+ */
 export function runMatmul(
   engine: Engine,
   a: PooledBuffer,
   b: PooledBuffer,
   args: MatmulArgs,
   epilogue: MatmulEpilogue = {},
+  plan?: MatmulPlan,
 ): PooledBuffer {
   const { M, N, K, transA, transB, batchShape } = args;
+  const rank = batchShape.length;
+  if (rank > MAX_BATCH_RANK) throw new Error(`kdgpu: matmul: at most ${MAX_BATCH_RANK} batch dimensions, got ${rank}`);
   let batch = 1;
   for (const d of batchShape) batch *= d;
   const out = engine.pool.acquire(Math.max(batch * M * N, 1) * 4);
   if (batch * M * N === 0) return out;
   const maxZ = engine.limits.maxComputeWorkgroupsPerDimension;
   if (batch > maxZ) throw new Error(`kdgpu: matmul: batch of ${batch} matrices exceeds ${maxZ}`);
+  const chosen = plan ?? planMatmul(M, N, K);
   const bias = Boolean(epilogue.bias);
   const relu = Boolean(epilogue.relu);
-  const rank = batchShape.length;
-  const key = `${bias}|${relu}|${rank}`;
-  let k = cache.get(key);
-  if (!k) {
-    k = { name: `matmul.tiled4x4${bias ? '.bias' : ''}${relu ? '.relu' : ''}${rank ? `.batch${rank}` : ''}`, source: source(bias, relu, rank) };
-    cache.set(key, k);
-  }
+  const kernel = kernelFor(chosen, operandModes(M, N, K, transA, transB), bias, relu);
   // A stored M×K (or K×M when transposed); B stored K×N (or N×K).
-  const aRow = transA ? 1 : K;
-  const aCol = transA ? M : 1;
-  const bRow = transB ? 1 : N;
-  const bCol = transB ? K : 1;
   const buffers: Record<string, PooledBuffer> = { a, b, c: out };
   if (epilogue.bias) buffers.bias = epilogue.bias;
+  let groups: [number, number];
+  if (chosen.kind === 'tiled') {
+    const t = chosen.tile;
+    groups = [Math.ceil(N / (4 * t.tn4 * t.wx)), Math.ceil(M / (t.tm * t.wy))];
+  } else {
+    groups = [Math.ceil(N / (GTILE * GWX)), Math.ceil(M / (GTILE * GWY))];
+  }
   // K = 0 leaves the accumulators at zero: C = bias (or 0), as in PyTorch.
   engine.dispatch(
-    k,
+    kernel,
     buffers,
     {
       M,
       N,
       K,
-      aRow,
-      aCol,
-      bRow,
-      bCol,
+      rank,
+      aRow: transA ? 1 : K,
+      aCol: transA ? M : 1,
+      bRow: transB ? 1 : N,
+      bCol: transB ? K : 1,
       batchShape: rank ? [...batchShape] : [1],
       aBatch: rank ? [...args.aBatchStrides] : [0],
       bBatch: rank ? [...args.bBatchStrides] : [0],
     },
-    [Math.ceil(N / (TILE * WGX)), Math.ceil(M / (TILE * WGY)), batch],
+    [groups[0], groups[1], batch],
   );
   return out;
 }

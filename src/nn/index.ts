@@ -19,3 +19,22 @@ export { weightsToBytes, loadWeightsFromBytes } from './weights.js';
 export { Conv2d, MaxPool2d, AvgPool2d, GlobalAvgPool2d, AvgPool1d, Dropout, type Conv2dLayerOptions } from './conv-layers.js';
 export { summary, formatSummary, layerSequence, type ModelSummary, type LayerSummary, type LayerSequence } from './summary.js';
 export { MODELS, buildModel, FeaturesClassifier, type ModelInfo, type ModelOptions } from './models.js';
+export { classificationMetrics, rocAuc, argmaxRows, type ClassificationMetrics } from './metrics.js';
+export {
+  fit,
+  evaluate,
+  predict,
+  checkpointBytes,
+  restoreCheckpoint,
+  crossEntropyLoss,
+  logitsOf,
+  type FitOptions,
+  type FitResult,
+  type EpochLog,
+  type StepInfo,
+  type LossInfo,
+  type TrainCallbacks,
+  type EarlyStopping,
+  type LossFn,
+  type EvaluateOptions,
+} from './train.js';

@@ -3,7 +3,7 @@
  * global norm without readback, and learning-rate schedules. Numerics follow torch.optim;
  * Adam's `epsilonConvention: 'keras'` follows tf.keras (eps added to √v before bias correction).
  */
-import { full } from '../autograd/creation.js';
+import { full, tensor } from '../autograd/creation.js';
 import { noGrad } from '../autograd/graph.js';
 import { add, minimum, mul, sqrt } from '../autograd/ops-elementwise.js';
 import { sum } from '../autograd/ops-reduce.js';
@@ -59,6 +59,18 @@ export abstract class Optimizer {
 
   protected abstract update(p: Tensor, g: Tensor, gradScale: Tensor): void;
 
+  /** State tensors by name ("<param index>.<slot>"), for checkpoints. */
+  abstract stateTensors(): [string, Tensor][];
+
+  /** Per-parameter step counts and the like, for checkpoints. */
+  abstract stateMeta(): Record<string, unknown>;
+
+  /**
+   * Restores what stateTensors/stateMeta returned (values are copied into this optimizer's own
+   * tensors, created as needed). Errors name the slot.
+   */
+  abstract loadState(tensors: Map<string, { shape: readonly number[]; data: Float32Array }>, meta: Record<string, unknown>): void;
+
   private unitScale(): Tensor {
     if (!this.one) this.one = keep(full([1], 1));
     return this.one;
@@ -86,6 +98,12 @@ export function clipScale(grads: Tensor[], maxNorm: number): Tensor {
       }),
     ),
   );
+}
+
+function checkSlot(name: string, got: readonly number[], want: readonly number[]): void {
+  if (got.length !== want.length || got.some((d, i) => d !== want[i])) {
+    throw new Error(`kdgpu: optimizer state '${name}' has shape [${got.join(', ')}], the parameter has [${want.join(', ')}]`);
+  }
 }
 
 function stateLike(p: Tensor): Tensor {
@@ -133,6 +151,29 @@ export class SGD extends Optimizer {
       { param: p.bufferFor('SGD.step'), grad: g.bufferFor('SGD.step'), gradScale: gradScale.bufferFor('SGD.step'), buf: buf.bufferFor('SGD.step') },
       { lr: this.lr, momentum: this.momentum, dampening: this.dampening, wd: this.weightDecay, nesterov: this.nesterov, first },
     );
+  }
+
+  stateTensors(): [string, Tensor][] {
+    return this.params.flatMap((p, i) => {
+      const b = this.buffers.get(p);
+      return b && this.momentum !== 0 ? [[`${i}.momentum_buffer`, b] as [string, Tensor]] : [];
+    });
+  }
+
+  stateMeta(): Record<string, unknown> {
+    return { started: this.params.map((p) => this.started.has(p)) };
+  }
+
+  loadState(tensors: Map<string, { shape: readonly number[]; data: Float32Array }>, meta: Record<string, unknown>): void {
+    const started = (meta.started as boolean[] | undefined) ?? [];
+    this.params.forEach((p, i) => {
+      if (started[i]) this.started.add(p);
+      const t = tensors.get(`${i}.momentum_buffer`);
+      if (!t) return;
+      checkSlot(`${i}.momentum_buffer`, t.shape, p.shape);
+      this.buffers.get(p)?.dispose();
+      this.buffers.set(p, keep(tensor(t.data, p.shape)));
+    });
   }
 
   override dispose(): void {
@@ -202,6 +243,32 @@ export class Adam extends Optimizer {
   /** The state tensors of a parameter (for checkpoints). */
   stateOf(p: Tensor): { m: Tensor; v: Tensor; step: number } | undefined {
     return this.state.get(p);
+  }
+
+  stateTensors(): [string, Tensor][] {
+    return this.params.flatMap((p, i) => {
+      const s = this.state.get(p);
+      return s ? ([[`${i}.exp_avg`, s.m], [`${i}.exp_avg_sq`, s.v]] as [string, Tensor][]) : [];
+    });
+  }
+
+  stateMeta(): Record<string, unknown> {
+    return { steps: this.params.map((p) => this.state.get(p)?.step ?? 0) };
+  }
+
+  loadState(tensors: Map<string, { shape: readonly number[]; data: Float32Array }>, meta: Record<string, unknown>): void {
+    const steps = (meta.steps as number[] | undefined) ?? [];
+    this.params.forEach((p, i) => {
+      const m = tensors.get(`${i}.exp_avg`);
+      const v = tensors.get(`${i}.exp_avg_sq`);
+      if (!m || !v) return;
+      checkSlot(`${i}.exp_avg`, m.shape, p.shape);
+      checkSlot(`${i}.exp_avg_sq`, v.shape, p.shape);
+      const old = this.state.get(p);
+      old?.m.dispose();
+      old?.v.dispose();
+      this.state.set(p, { m: keep(tensor(m.data, p.shape)), v: keep(tensor(v.data, p.shape)), step: steps[i] ?? 0 });
+    });
   }
 
   override dispose(): void {

@@ -1,0 +1,465 @@
+/**
+ * CNN layer benchmark: the reference teacher's layers at batch 256 (by default), forward and
+ * forward+backward, for kdgpu, TensorFlow.js's WebGPU backend (on kdgpu's own GPUDevice) and
+ * PyTorch on the CPU (bench/cnn_torch.py, spawned once), repetitions alternating between the three.
+ *
+ *   npx tsx bench/cnn.ts [--batch 256] [--reps 5] [--tf-reps 5] [--tf-budget 120] [--conv2-size 27]
+ *                        [--rows conv1,pool1,conv2,pool2,softmax_ce] [--no-tf] [--no-torch]
+ *
+ * Rows (the teacher is conv32 relu → maxpool 2×2 s1 → conv64 relu → maxpool 2×2 s2 → … → softmax-CE):
+ *   conv1       1→32, 3×3, valid, bias + ReLU, on [B, 1, 28, 28]; gradients for weight and bias
+ *   pool1       max pool 2×2 stride 1 on [B, 32, 26, 26]
+ *   conv2       32→64, 3×3, valid, bias + ReLU, on [B, 32, S, S] (S = --conv2-size, 27 by default);
+ *               gradients for input, weight and bias
+ *   pool2       max pool 2×2 stride 2 on [B, 64, S−2, S−2]
+ *   softmax_ce  softmax cross-entropy of [B, 10] logits against labels (batch mean)
+ * forward+backward feeds a random upstream gradient (or 1 for the loss). Every timing runs to
+ * completion on the device (kdgpu: engine.sync(); tfjs: submit + onSubmittedWorkDone; torch:
+ * synchronous). Medians of the measured repetitions after one warm-up each; TensorFlow.js is
+ * warmed up at batch 8 and then repeated at full batch while its time for that row stays under
+ * --tf-budget seconds (at least once), as it can take minutes per repetition on SwiftShader.
+ *
+ * Also prints conv GFLOP/s beside kdgpu matmul at the equivalent GEMM (M = N·OH·OW, N = O,
+ * K = C·KH·KW), and writes bench/results/cnn-<adapter>.json.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import * as kd from '../src/index.js';
+
+// ---- options ----------------------------------------------------------------------------------
+
+const argv = process.argv.slice(2);
+function opt(name: string, dflt: string): string {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : dflt;
+}
+const BATCH = Number(opt('batch', '256'));
+const REPS = Number(opt('reps', '5'));
+const TF_REPS = Number(opt('tf-reps', '5'));
+const TF_BUDGET_MS = Number(opt('tf-budget', '120')) * 1000;
+const S2 = Number(opt('conv2-size', '27'));
+const ROWS = opt('rows', 'conv1,pool1,conv2,pool2,softmax_ce').split(',') as RowName[];
+const USE_TF = !argv.includes('--no-tf');
+const USE_TORCH = !argv.includes('--no-torch');
+
+type RowName = 'conv1' | 'pool1' | 'conv2' | 'pool2' | 'softmax_ce';
+type Mode = 'fwd' | 'fwdbwd';
+const MODES: Mode[] = ['fwd', 'fwdbwd'];
+
+interface Runner {
+  run(mode: Mode): Promise<void>;
+  dispose(): void;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+const engine = await kd.init();
+const adapterName = (engine.adapter.architecture || engine.adapter.description || 'unknown').replace(/[^a-z0-9]+/gi, '-').toLowerCase();
+
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function randArray(n: number, seed: number, scale = 1): Float32Array {
+  const r = new kd.Random(seed);
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = (r.next() * 2 - 1) * scale;
+  return a;
+}
+
+function labelsFor(batch: number): Int32Array {
+  const r = new kd.Random(7);
+  return Int32Array.from({ length: batch }, () => Math.floor(r.next() * 10));
+}
+
+// ---- kdgpu ------------------------------------------------------------------------------------
+
+function kdRunner(row: RowName, B: number): Runner {
+  const t = (shape: number[], seed: number, scale = 1, requiresGrad = false) =>
+    kd.tensor(randArray(shape.reduce((a, b) => a * b, 1), seed, scale), shape, { requiresGrad });
+  let leaves: kd.Tensor[];
+  let forward: () => kd.Tensor;
+  if (row === 'conv1' || row === 'conv2') {
+    const [C, O, S] = row === 'conv1' ? [1, 32, 28] : [32, 64, S2];
+    const x = t([B, C, S, S], 1, 1, row === 'conv2');
+    const w = t([O, C, 3, 3], 2, 1 / Math.sqrt(9 * C), true);
+    const b = t([O], 3, 0.1, true);
+    leaves = [x, w, b];
+    forward = () => kd.conv2d(x, w, b, { relu: true });
+  } else if (row === 'pool1' || row === 'pool2') {
+    const x = row === 'pool1' ? t([B, 32, 26, 26], 4, 1, true) : t([B, 64, S2 - 2, S2 - 2], 4, 1, true);
+    leaves = [x];
+    forward = () => kd.maxPool2d(x, { kernel: 2, stride: row === 'pool1' ? 1 : 2 });
+  } else {
+    const z = t([B, 10], 5, 3, true);
+    const labels = kd.tensor(labelsFor(B), [B]);
+    leaves = [z, labels];
+    forward = () => kd.softmaxCrossEntropy(z, labels);
+  }
+  const shape = kd.noGrad(() => {
+    const y = forward();
+    const s = [...y.shape];
+    y.dispose();
+    return s;
+  });
+  const dy = shape.length ? kd.tensor(randArray(shape.reduce((a, b) => a * b, 1), 6), shape) : null;
+  return {
+    async run(mode) {
+      if (mode === 'fwd') {
+        kd.noGrad(() => forward().dispose());
+      } else {
+        const y = forward();
+        y.backward(dy ?? undefined);
+        y.dispose();
+        for (const l of leaves) {
+          l.grad?.dispose();
+          l.grad = null;
+        }
+      }
+      await engine.sync();
+    },
+    dispose() {
+      for (const l of leaves) l.dispose();
+      dy?.dispose();
+    },
+  };
+}
+
+// ---- TensorFlow.js (WebGPU backend on kdgpu's device) ----------------------------------------
+
+let tfBackend: WebGPUBackend | null = null;
+async function tfInit(): Promise<void> {
+  // The backend checks navigator.gpu exists; it then uses only the device it is given.
+  const g = globalThis as unknown as { navigator?: { gpu?: unknown } };
+  if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true, writable: true });
+  if (!g.navigator!.gpu) g.navigator!.gpu = {};
+  // Gradients are registered by tfjs-core's ESM side-effect module (the full @tensorflow/tfjs
+  // package would import it); the registries are global, shared with the CJS build.
+  createRequire(import.meta.url)('@tensorflow/tfjs-core/dist/register_all_gradients.js');
+  tfBackend = new WebGPUBackend(engine.device);
+  tf.registerBackend('webgpu', () => tfBackend!);
+  await tf.setBackend('webgpu');
+  await tf.ready();
+}
+
+async function tfSync(): Promise<void> {
+  const b = tfBackend as unknown as { endComputePassEncoder(): void; commandEncoder: unknown; submitQueue(): void };
+  b.endComputePassEncoder();
+  if (b.commandEncoder) b.submitQueue();
+  await engine.device.queue.onSubmittedWorkDone();
+}
+
+function nhwc(data: Float32Array, [N, C, H, W]: number[]): tf.Tensor4D {
+  const out = new Float32Array(data.length);
+  for (let n = 0; n < N; n++)
+    for (let c = 0; c < C; c++)
+      for (let h = 0; h < H; h++)
+        for (let w = 0; w < W; w++) out[((n * H + h) * W + w) * C + c] = data[((n * C + c) * H + h) * W + w];
+  return tf.tensor4d(out, [N, H, W, C]);
+}
+
+function tfRunner(row: RowName, B: number): Runner {
+  const arr = (shape: number[], seed: number, scale = 1) => randArray(shape.reduce((a, b) => a * b, 1), seed, scale);
+  let fwd: () => tf.Tensor;
+  let grads: () => tf.Tensor[];
+  const owned: tf.Tensor[] = [];
+  const keep = <T extends tf.Tensor>(x: T) => (owned.push(x), x);
+  if (row === 'conv1' || row === 'conv2') {
+    const [C, O, S] = row === 'conv1' ? [1, 32, 28] : [32, 64, S2];
+    const x = keep(nhwc(arr([B, C, S, S], 1), [B, C, S, S]));
+    // OIHW → HWIO
+    const wo = arr([O, C, 3, 3], 2, 1 / Math.sqrt(9 * C));
+    const wh = new Float32Array(wo.length);
+    for (let o = 0; o < O; o++) for (let c = 0; c < C; c++) for (let k = 0; k < 9; k++) wh[(k * C + c) * O + o] = wo[(o * C + c) * 9 + k];
+    const w = keep(tf.tensor4d(wh, [3, 3, C, O]));
+    const b = keep(tf.tensor1d(arr([O], 3, 0.1)));
+    const conv = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) =>
+      tf.fused.conv2d({ x: xx as tf.Tensor4D, filter: ww as tf.Tensor4D, bias: bb, strides: 1, pad: 'valid', activation: 'relu' });
+    const dy = keep(tf.randomUniform([B, S - 2, S - 2, O], -1, 1, 'float32', 6));
+    fwd = () => conv(x, w, b);
+    grads =
+      row === 'conv1'
+        ? () => tf.grads((ww: tf.Tensor, bb: tf.Tensor) => conv(x, ww, bb))([w, b], dy)
+        : () => tf.grads((xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => conv(xx, ww, bb))([x, w, b], dy);
+  } else if (row === 'pool1' || row === 'pool2') {
+    const shape = row === 'pool1' ? [B, 32, 26, 26] : [B, 64, S2 - 2, S2 - 2];
+    const x = keep(nhwc(arr(shape, 4), shape));
+    const stride = row === 'pool1' ? 1 : 2;
+    const pool = (xx: tf.Tensor) => tf.maxPool(xx as tf.Tensor4D, 2, stride, 'valid');
+    const ys = pool(x);
+    const dy = keep(tf.randomUniform(ys.shape, -1, 1, 'float32', 6));
+    ys.dispose();
+    fwd = () => pool(x);
+    grads = () => tf.grads((xx: tf.Tensor) => pool(xx))([x], dy);
+  } else {
+    const z = keep(tf.tensor2d(arr([B, 10], 5, 3), [B, 10]));
+    const onehot = keep(tf.cast(tf.oneHot(tf.tensor1d(labelsFor(B), 'int32'), 10), 'float32'));
+    const loss = (zz: tf.Tensor) => tf.losses.softmaxCrossEntropy(onehot, zz);
+    fwd = () => loss(z);
+    grads = () => tf.grads((zz: tf.Tensor) => loss(zz))([z]);
+  }
+  return {
+    async run(mode) {
+      tf.tidy(() => {
+        if (mode === 'fwd') fwd();
+        else grads();
+      });
+      await tfSync();
+    },
+    dispose() {
+      for (const t of owned) t.dispose();
+    },
+  };
+}
+
+// ---- PyTorch (CPU, separate process) ----------------------------------------------------------
+
+interface TorchReply {
+  ok: boolean;
+  error?: string;
+  wall_ms?: number;
+  cpu_ms?: number;
+  torch?: string;
+  threads?: number;
+}
+
+class TorchServer {
+  private proc = spawn('/usr/bin/python3', [join(here, 'cnn_torch.py')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  private lines = createInterface({ input: this.proc.stdout! })[Symbol.asyncIterator]();
+  info: TorchReply | null = null;
+
+  async start(): Promise<void> {
+    this.info = await this.next();
+  }
+  private async next(): Promise<TorchReply> {
+    const r = await this.lines.next();
+    if (r.done) throw new Error('bench/cnn_torch.py exited early');
+    const reply = JSON.parse(r.value) as TorchReply;
+    if (!reply.ok) throw new Error(`bench/cnn_torch.py: ${reply.error}`);
+    return reply;
+  }
+  async send(msg: object): Promise<TorchReply> {
+    this.proc.stdin!.write(`${JSON.stringify(msg)}\n`);
+    return this.next();
+  }
+  runner(row: RowName): Runner & { last: TorchReply | null } {
+    const self = this;
+    return {
+      last: null,
+      async run(mode) {
+        this.last = await self.send({ cmd: 'run', row, mode });
+      },
+      dispose() {},
+    };
+  }
+  stop(): void {
+    this.proc.stdin!.end(`${JSON.stringify({ cmd: 'quit' })}\n`);
+  }
+}
+
+// ---- measurement ------------------------------------------------------------------------------
+
+interface Sample {
+  wall: number[];
+  cpu: number[];
+}
+const sample = (): Sample => ({ wall: [], cpu: [] });
+
+async function timeKd(r: Runner, mode: Mode, into: Sample): Promise<void> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await r.run(mode);
+  into.wall.push(performance.now() - t0);
+  const c = process.cpuUsage(c0);
+  into.cpu.push((c.user + c.system) / 1000);
+}
+
+const results: Record<string, Record<string, { kdgpu: Sample; tfjs: Sample; torch: Sample }>> = {};
+
+console.log(`kdgpu CNN benchmark — adapter: ${engine.adapter.description} (${engine.adapter.vendor} ${engine.adapter.architecture})`);
+console.log(`command: npx tsx bench/cnn.ts ${argv.join(' ')}`.trimEnd());
+console.log(`batch ${BATCH}, ${REPS} repetitions (tfjs: up to ${TF_REPS}, budget ${TF_BUDGET_MS / 1000} s per row and mode), conv2 input ${S2}×${S2}`);
+
+let torch: TorchServer | null = null;
+if (USE_TORCH) {
+  torch = new TorchServer();
+  await torch.start();
+  console.log(`PyTorch ${torch.info!.torch} on the CPU, ${torch.info!.threads} threads`);
+}
+if (USE_TF) {
+  await tfInit();
+  console.log(`TensorFlow.js ${tf.version_core} WebGPU backend on the same GPUDevice`);
+}
+
+const skipped: Record<string, string> = {};
+for (const row of ROWS) {
+  results[row] = {};
+  let k: Runner;
+  try {
+    k = kdRunner(row, BATCH);
+    await engine.sync();
+  } catch (e) {
+    // A row whose kdgpu op is unavailable (e.g. mid-development) is reported, not fatal.
+    skipped[row] = (e as Error).message.split('\n')[0];
+    console.log(`  ${row}: skipped — kdgpu: ${skipped[row]}`);
+    delete results[row];
+    continue;
+  }
+  const t = USE_TF ? tfRunner(row, BATCH) : null;
+  if (torch) await torch.send({ cmd: 'setup', row, batch: BATCH, conv2_size: S2 });
+  const p = torch ? torch.runner(row) : null;
+  for (const mode of MODES) {
+    const s = { kdgpu: sample(), tfjs: sample(), torch: sample() };
+    results[row][mode] = s;
+    // warm-up
+    await k.run(mode);
+    if (p) await p.run(mode);
+    if (t) {
+      const small = tfRunner(row, 8);
+      await small.run(mode);
+      small.dispose();
+    }
+    let tfSpent = 0;
+    for (let rep = 0; rep < Math.max(REPS, t ? TF_REPS : 0); rep++) {
+      if (rep < REPS) await timeKd(k, mode, s.kdgpu);
+      if (p && rep < REPS) {
+        await p.run(mode);
+        s.torch.wall.push(p.last!.wall_ms!);
+        s.torch.cpu.push(p.last!.cpu_ms!);
+      }
+      if (t && rep < TF_REPS && (rep === 0 || tfSpent < TF_BUDGET_MS)) {
+        await timeKd(t, mode, s.tfjs);
+        tfSpent += s.tfjs.wall[s.tfjs.wall.length - 1];
+      }
+    }
+    const f = (x: Sample) => (x.wall.length ? `${median(x.wall).toFixed(1)} ms` : '—');
+    console.log(`  ${row} ${mode}: kdgpu ${f(s.kdgpu)} | tfjs ${f(s.tfjs)} (n=${s.tfjs.wall.length}) | torch ${f(s.torch)}`);
+  }
+  k.dispose();
+  t?.dispose();
+}
+torch?.stop();
+
+// ---- equivalent GEMMs ----------------------------------------------------------------------
+
+interface Gemm {
+  row: RowName;
+  M: number;
+  N: number;
+  K: number;
+  flops: number;
+  matmulMs: number;
+}
+const gemms: Gemm[] = [];
+for (const row of ROWS.filter((r) => (r === 'conv1' || r === 'conv2') && results[r])) {
+  const [C, O, S] = row === 'conv1' ? [1, 32, 28] : [32, 64, S2];
+  const M = BATCH * (S - 2) * (S - 2);
+  const N = O;
+  const K = C * 9;
+  const a = kd.tensor(randArray(M * K, 8), [M, K]);
+  const b = kd.tensor(randArray(K * N, 9), [K, N]);
+  const s = sample();
+  const r: Runner = {
+    async run() {
+      kd.noGrad(() => kd.matmul(a, b).dispose());
+      await engine.sync();
+    },
+    dispose() {},
+  };
+  await r.run('fwd');
+  for (let i = 0; i < REPS; i++) await timeKd(r, 'fwd', s);
+  a.dispose();
+  b.dispose();
+  gemms.push({ row, M, N, K, flops: 2 * M * N * K, matmulMs: median(s.wall) });
+}
+
+// ---- report ---------------------------------------------------------------------------------
+
+const pad = (v: string, n: number) => v.padStart(n);
+const ms = (x: Sample) => (x.wall.length ? median(x.wall) : NaN);
+const fmtMs = (v: number) => (Number.isNaN(v) ? '—' : v >= 100 ? v.toFixed(0) : v.toFixed(1));
+const ratio = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) ? '—' : `${(a / b).toFixed(1)}×`);
+console.log('');
+console.log(`Median wall-clock ms per call at batch ${BATCH} (ratios: other / kdgpu; > 1 means kdgpu is faster)`);
+console.log(`${'row'.padEnd(12)}${'mode'.padEnd(9)}${pad('kdgpu', 10)}${pad('tfjs-webgpu', 13)}${pad('n', 4)}${pad('torch-cpu', 11)}${pad('tfjs/kd', 9)}${pad('torch/kd', 10)}`);
+const totals: Record<Mode, { kd: number; tf: number; torch: number }> = { fwd: { kd: 0, tf: 0, torch: 0 }, fwdbwd: { kd: 0, tf: 0, torch: 0 } };
+for (const row of ROWS.filter((r) => results[r])) {
+  for (const mode of MODES) {
+    const s = results[row][mode];
+    const [a, b, c] = [ms(s.kdgpu), ms(s.tfjs), ms(s.torch)];
+    if (row === 'conv1' || row === 'conv2') {
+      totals[mode].kd += a;
+      totals[mode].tf += b;
+      totals[mode].torch += c;
+    }
+    console.log(
+      `${row.padEnd(12)}${(mode === 'fwd' ? 'fwd' : 'fwd+bwd').padEnd(9)}${pad(fmtMs(a), 10)}${pad(fmtMs(b), 13)}${pad(String(s.tfjs.wall.length), 4)}${pad(fmtMs(c), 11)}${pad(ratio(b, a), 9)}${pad(ratio(c, a), 10)}`,
+    );
+  }
+}
+for (const [row, why] of Object.entries(skipped)) console.log(`${row.padEnd(12)}skipped: ${why}`);
+if (results.conv1 && results.conv2) {
+  for (const mode of MODES) {
+    const t = totals[mode];
+    console.log(
+      `${'conv1+conv2'.padEnd(12)}${(mode === 'fwd' ? 'fwd' : 'fwd+bwd').padEnd(9)}${pad(fmtMs(t.kd), 10)}${pad(fmtMs(t.tf), 13)}${pad('', 4)}${pad(fmtMs(t.torch), 11)}${pad(ratio(t.tf, t.kd), 9)}${pad(ratio(t.torch, t.kd), 10)}`,
+    );
+  }
+}
+console.log('');
+console.log('Convolution vs kdgpu matmul at the equivalent GEMM (M = N·OH·OW, N = O, K = C·KH·KW), GFLOP/s:');
+for (const g of gemms) {
+  const fwd = ms(results[g.row].fwd.kdgpu);
+  const both = ms(results[g.row].fwdbwd.kdgpu);
+  const passes = g.row === 'conv1' ? 2 : 3; // conv1's input needs no gradient
+  const conv = g.flops / fwd / 1e6;
+  const mm = g.flops / g.matmulMs / 1e6;
+  console.log(
+    `  ${g.row}: M ${g.M} N ${g.N} K ${g.K} (${(g.flops / 1e9).toFixed(2)} GFLOP): conv forward ${conv.toFixed(2)}, ` +
+      `forward+backward ${((passes * g.flops) / both / 1e6).toFixed(2)} (${passes} GEMMs), matmul ${mm.toFixed(2)} (${fmtMs(g.matmulMs)} ms) → conv/matmul ${(conv / mm).toFixed(2)}`,
+  );
+}
+
+const out = {
+  adapter: engine.adapter,
+  batch: BATCH,
+  conv2Size: S2,
+  reps: REPS,
+  tfReps: TF_REPS,
+  torch: torch?.info ?? null,
+  tfjs: USE_TF ? tf.version_core : null,
+  date: new Date().toISOString(),
+  skipped,
+  note: 'wall-clock ms per call (medians); cpu = process CPU ms (kdgpu and tfjs share one process); tfjs warmed up at batch 8',
+  rows: Object.fromEntries(
+    Object.entries(results).map(([row, modes]) => [
+      row,
+      Object.fromEntries(
+        Object.entries(modes).map(([mode, s]) => [
+          mode,
+          Object.fromEntries(
+            Object.entries(s).map(([fw, x]) => [fw, { medianMs: x.wall.length ? median(x.wall) : null, wallMs: x.wall, cpuMs: x.cpu }]),
+          ),
+        ]),
+      ),
+    ]),
+  ),
+  gemm: gemms.map((g) => ({
+    ...g,
+    convForwardGflops: g.flops / ms(results[g.row].fwd.kdgpu) / 1e6,
+    matmulGflops: g.flops / g.matmulMs / 1e6,
+  })),
+};
+const dir = join(here, 'results');
+mkdirSync(dir, { recursive: true });
+const file = join(dir, `cnn-${adapterName}.json`);
+writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+console.log(`\nwrote ${file}`);
+process.exit(0);

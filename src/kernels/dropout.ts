@@ -1,0 +1,83 @@
+/**
+ * Dropout with a stateless, counter-based random generator: Philox4x32-10 (Salmon et al., "Parallel
+ * random numbers: as easy as 1, 2, 3", SC 2011; the generator behind cuRAND's and PyTorch's GPU
+ * dropout). Invocation t handles elements 4t … 4t+3 and draws the four 32-bit words of
+ * Philox(counter = (t, 0, step.lo, step.hi), key = (seed.lo, seed.hi)); element 4t+j is kept
+ * when word j ≥ threshold = round(p·2³²). The mask is a pure function of (seed, step, element
+ * index), so the backward pass recomputes exactly the forward's mask instead of storing it.
+ *
+ * WGSL has no 32×32→64-bit multiply; mulhilo builds the high word from 16-bit halves.
+ */
+import type { PooledBuffer } from '../gpu/buffer-pool.js';
+import { grid, type Engine, type Kernel } from '../gpu/engine.js';
+
+const WG = 64;
+
+const source = `
+struct Params { n4: u32, threshold: u32, scale: f32, k0: u32, k1: u32, c2: u32, c3: u32, }
+@group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> out: array<vec4<f32>>;
+@group(0) @binding(2) var<uniform> p: Params;
+
+// (high, low) words of the 64-bit product a·b
+fn mulhilo(a: u32, b: u32) -> vec2<u32> {
+  let al = a & 0xffffu; let ah = a >> 16u;
+  let bl = b & 0xffffu; let bh = b >> 16u;
+  let p0 = al * bl; let p1 = al * bh; let p2 = ah * bl; let p3 = ah * bh;
+  let mid = (p0 >> 16u) + (p1 & 0xffffu) + (p2 & 0xffffu);
+  return vec2<u32>(p3 + (p1 >> 16u) + (p2 >> 16u) + (mid >> 16u), a * b);
+}
+
+fn philox4x32_10(counter: vec4<u32>, key: vec2<u32>) -> vec4<u32> {
+  var c = counter;
+  var k = key;
+  for (var r = 0u; r < 10u; r++) {
+    let a = mulhilo(0xD2511F53u, c.x);
+    let b = mulhilo(0xCD9E8D57u, c.z);
+    c = vec4<u32>(b.x ^ c.y ^ k.x, b.y, a.x ^ c.w ^ k.y, a.y);
+    k = k + vec2<u32>(0x9E3779B9u, 0xBB67AE85u);
+  }
+  return c;
+}
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = gid.x + gid.y * nwg.x * ${WG}u;
+  if (t >= p.n4) { return; }
+  let r = philox4x32_10(vec4<u32>(t, 0u, p.c2, p.c3), vec2<u32>(p.k0, p.k1));
+  out[t] = x[t] * select(vec4<f32>(0.0), vec4<f32>(p.scale), r >= vec4<u32>(p.threshold));
+}`;
+
+const kernel: Kernel = { name: 'dropout', source };
+
+export interface DropoutParams {
+  /** Elements are kept where the random word ≥ threshold (0 keeps all; p = 1 uses 2³² − 1 with scale 0). */
+  threshold: number;
+  /** Multiplier of kept elements, 1 / (1 − p). */
+  scale: number;
+  /** Philox key (the seed) and the high counter words (the call's step), as 32-bit halves. */
+  key: readonly [number, number];
+  step: readonly [number, number];
+}
+
+/** out = x · mask · scale over n elements (x's buffer is read in whole vec4s). */
+export function runDropout(engine: Engine, x: PooledBuffer, n: number, params: DropoutParams): PooledBuffer {
+  const out = engine.pool.acquire(Math.max(n, 1) * 4);
+  const n4 = Math.ceil(n / 4);
+  if (n4 === 0) return out;
+  engine.dispatch(
+    kernel,
+    { x, out },
+    {
+      n4,
+      threshold: params.threshold,
+      scale: params.scale,
+      k0: params.key[0],
+      k1: params.key[1],
+      c2: params.step[0],
+      c3: params.step[1],
+    },
+    grid(Math.ceil(n4 / WG), engine.limits.maxComputeWorkgroupsPerDimension),
+  );
+  return out;
+}

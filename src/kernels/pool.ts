@@ -1,0 +1,208 @@
+/**
+ * 2-D max and average pooling over NCHW planes, forward and backward.
+ *
+ * One invocation per output element (forward) or per input element (backward). The backward
+ * kernels gather: each input cell sums the gradients of the output cells whose window covers it,
+ * in row-major output order, so no atomics are needed and results are deterministic.
+ *
+ * Padding is asymmetric in general (TensorFlow's 'same' puts the odd cell bottom/right): padTop
+ * and padLeft place the windows, padBottom and padRight only bound the padded extent that
+ * average pooling counts when padded cells are included. Padded cells never take part in a max
+ * (as if they held −∞, PyTorch's rule).
+ */
+import type { PooledBuffer } from '../gpu/buffer-pool.js';
+import { grid, type Engine, type Kernel } from '../gpu/engine.js';
+
+export interface Pool2dGeometry {
+  /** Number of planes (N·C). */
+  planes: number;
+  H: number;
+  W: number;
+  OH: number;
+  OW: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  padTop: number;
+  padLeft: number;
+  padBottom: number;
+  padRight: number;
+  /** Average pooling: divide by the whole (padded) window rather than its cells inside the input. */
+  countIncludePad: boolean;
+}
+
+const WG = 64;
+
+const PARAMS = `struct Params { total: u32, H: u32, W: u32, OH: u32, OW: u32, kh: u32, kw: u32, sh: u32, sw: u32,
+  pt: u32, pl: u32, pb: u32, pr: u32, includePad: u32, }`;
+
+/** Divisor of an average window starting at (h0, w0) in input coordinates (PyTorch's rule). */
+const DIVISOR = `
+fn divisor(h0: i32, w0: i32) -> f32 {
+  let H = i32(p.H); let W = i32(p.W);
+  if (p.includePad != 0u) {
+    let h1 = min(h0 + i32(p.kh), H + i32(p.pb));
+    let w1 = min(w0 + i32(p.kw), W + i32(p.pr));
+    return f32((h1 - h0) * (w1 - w0));
+  }
+  let h1 = min(h0 + i32(p.kh), H);
+  let w1 = min(w0 + i32(p.kw), W);
+  return f32((h1 - max(h0, 0)) * (w1 - max(w0, 0)));
+}`;
+
+function forwardSource(kind: 'max' | 'avg'): string {
+  const isMax = kind === 'max';
+  return `
+${PARAMS}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+${isMax ? '@group(0) @binding(2) var<storage, read_write> idx: array<i32>;' : ''}
+@group(0) @binding(3) var<uniform> p: Params;
+${isMax ? '' : DIVISOR}
+fn isNan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let o = gid.x + gid.y * nwg.x * ${WG}u;
+  if (o >= p.total) { return; }
+  let ow = o % p.OW;
+  let t = o / p.OW;
+  let oh = t % p.OH;
+  let plane = t / p.OH;
+  let base = plane * p.H * p.W;
+  let h0 = i32(oh * p.sh) - i32(p.pt);
+  let w0 = i32(ow * p.sw) - i32(p.pl);
+  let hs = max(h0, 0); let he = min(h0 + i32(p.kh), i32(p.H));
+  let ws = max(w0, 0); let we = min(w0 + i32(p.kw), i32(p.W));
+  ${
+    isMax
+      ? `var best = 0.0;
+  var bestIdx = -1;
+  for (var h = hs; h < he; h++) {
+    for (var w = ws; w < we; w++) {
+      let cell = h * i32(p.W) + w;
+      let v = x[base + u32(cell)];
+      // the first cell in row-major order wins ties; a NaN wins (PyTorch propagates it)
+      if (bestIdx < 0 || v > best || isNan(v)) { best = v; bestIdx = cell; }
+    }
+  }
+  out[o] = best;
+  idx[o] = bestIdx;`
+      : `var acc = 0.0;
+  for (var h = hs; h < he; h++) {
+    for (var w = ws; w < we; w++) {
+      acc += x[base + u32(h * i32(p.W) + w)];
+    }
+  }
+  out[o] = acc / divisor(h0, w0);`
+  }
+}`;
+}
+
+function backwardSource(kind: 'max' | 'avg'): string {
+  const isMax = kind === 'max';
+  return `
+${PARAMS}
+@group(0) @binding(0) var<storage, read> g: array<f32>;
+${isMax ? '@group(0) @binding(1) var<storage, read> idx: array<i32>;' : ''}
+@group(0) @binding(2) var<storage, read_write> gx: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+${isMax ? '' : DIVISOR}
+// first output index whose window (start o·s − pad, length k) reaches input coordinate i
+fn firstOut(i: i32, k: u32, s: u32, pad: u32) -> i32 {
+  let num = i + i32(pad) - i32(k) + 1;
+  if (num <= 0) { return 0; }
+  return (num + i32(s) - 1) / i32(s);
+}
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = gid.x + gid.y * nwg.x * ${WG}u;
+  if (i >= p.total) { return; }
+  let w = i32(i % p.W);
+  let t = i / p.W;
+  let h = i32(t % p.H);
+  let plane = t / p.H;
+  let obase = plane * p.OH * p.OW;
+  let ohs = firstOut(h, p.kh, p.sh, p.pt);
+  let ohe = min((h + i32(p.pt)) / i32(p.sh), i32(p.OH) - 1);
+  let ows = firstOut(w, p.kw, p.sw, p.pl);
+  let owe = min((w + i32(p.pl)) / i32(p.sw), i32(p.OW) - 1);
+  ${isMax ? 'let cell = h * i32(p.W) + w;' : ''}
+  var acc = 0.0;
+  for (var oh = ohs; oh <= ohe; oh++) {
+    for (var ow = ows; ow <= owe; ow++) {
+      let o = obase + u32(oh * i32(p.OW) + ow);
+      ${
+        isMax
+          ? 'if (idx[o] == cell) { acc += g[o]; }'
+          : 'acc += g[o] / divisor(oh * i32(p.sh) - i32(p.pt), ow * i32(p.sw) - i32(p.pl));'
+      }
+    }
+  }
+  gx[i] = acc;
+}`;
+}
+
+const kernels = {
+  maxForward: { name: 'pool2d.max.forward', source: forwardSource('max') },
+  avgForward: { name: 'pool2d.avg.forward', source: forwardSource('avg') },
+  maxBackward: { name: 'pool2d.max.backward', source: backwardSource('max') },
+  avgBackward: { name: 'pool2d.avg.backward', source: backwardSource('avg') },
+} satisfies Record<string, Kernel>;
+
+function uniforms(geo: Pool2dGeometry, total: number) {
+  return {
+    total,
+    H: geo.H,
+    W: geo.W,
+    OH: geo.OH,
+    OW: geo.OW,
+    kh: geo.kh,
+    kw: geo.kw,
+    sh: geo.sh,
+    sw: geo.sw,
+    pt: geo.padTop,
+    pl: geo.padLeft,
+    pb: geo.padBottom,
+    pr: geo.padRight,
+    includePad: geo.countIncludePad ? 1 : 0,
+  };
+}
+
+function groups(engine: Engine, n: number): [number, number] {
+  return grid(Math.ceil(n / WG), engine.limits.maxComputeWorkgroupsPerDimension);
+}
+
+/**
+ * Max pooling: the output [planes, OH, OW] and, per output, the index h·W + w of the winning
+ * cell in its plane (int32), which the backward pass routes the gradient to.
+ */
+export function runMaxPool2d(engine: Engine, x: PooledBuffer, geo: Pool2dGeometry): { out: PooledBuffer; idx: PooledBuffer } {
+  const n = geo.planes * geo.OH * geo.OW;
+  const out = engine.pool.acquire(Math.max(n, 1) * 4);
+  const idx = engine.pool.acquire(Math.max(n, 1) * 4);
+  if (n > 0) engine.dispatch(kernels.maxForward, { x, out, idx }, uniforms(geo, n), groups(engine, n));
+  return { out, idx };
+}
+
+export function runAvgPool2d(engine: Engine, x: PooledBuffer, geo: Pool2dGeometry): PooledBuffer {
+  const n = geo.planes * geo.OH * geo.OW;
+  const out = engine.pool.acquire(Math.max(n, 1) * 4);
+  if (n > 0) engine.dispatch(kernels.avgForward, { x, out }, uniforms(geo, n), groups(engine, n));
+  return out;
+}
+
+/** Gradient w.r.t. the input [planes, H, W] of max pooling, from g [planes, OH, OW] and idx. */
+export function runMaxPool2dBackward(engine: Engine, g: PooledBuffer, idx: PooledBuffer, geo: Pool2dGeometry): PooledBuffer {
+  const n = geo.planes * geo.H * geo.W;
+  const gx = engine.pool.acquire(Math.max(n, 1) * 4);
+  if (n > 0) engine.dispatch(kernels.maxBackward, { g, idx, gx }, uniforms(geo, n), groups(engine, n));
+  return gx;
+}
+
+export function runAvgPool2dBackward(engine: Engine, g: PooledBuffer, geo: Pool2dGeometry): PooledBuffer {
+  const n = geo.planes * geo.H * geo.W;
+  const gx = engine.pool.acquire(Math.max(n, 1) * 4);
+  if (n > 0) engine.dispatch(kernels.avgBackward, { g, gx }, uniforms(geo, n), groups(engine, n));
+  return gx;
+}

@@ -1,0 +1,310 @@
+import { expect } from 'chai';
+import * as kd from '../src/index.js';
+import { loadFixture, type Fixture } from './fixtures.js';
+import { randomValues, setup } from './helpers.js';
+
+/**
+ * |got − ref| ≤ rel·s elementwise, s = the sum of absolute products behind each value (the
+ * scale of its float32 rounding error). The message names the worst element.
+ */
+function assertWithinScale(got: ArrayLike<number>, ref: ArrayLike<number>, s: ArrayLike<number>, what: string, rel = 1e-4): void {
+  expect(got.length, `${what}: length`).to.equal(ref.length);
+  let worst = -1;
+  let worstRatio = 1;
+  for (let i = 0; i < ref.length; i++) {
+    const err = Math.abs(got[i] - ref[i]);
+    const allowed = rel * s[i];
+    if (!(err <= allowed) && (worst < 0 || err / allowed > worstRatio || Number.isNaN(err))) {
+      worst = i;
+      worstRatio = err / allowed;
+    }
+  }
+  if (worst >= 0) {
+    throw new Error(
+      `${what}: element ${worst} is ${got[worst]}, expected ${ref[worst]} (|diff| ${Math.abs(got[worst] - ref[worst]).toExponential(3)}, allowed ${(rel * s[worst]).toExponential(3)})`,
+    );
+  }
+}
+
+// ---- float64 CPU reference -------------------------------------------------------------------
+
+interface Geo {
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  O: number;
+  KH: number;
+  KW: number;
+  OH: number;
+  OW: number;
+  sh: number;
+  sw: number;
+  dh: number;
+  dw: number;
+  pt: number;
+  pl: number;
+}
+
+function geo(p: kd.Conv2dPlan): Geo {
+  return {
+    N: p.N,
+    C: p.C,
+    H: p.H,
+    W: p.W,
+    O: p.O,
+    KH: p.KH,
+    KW: p.KW,
+    OH: p.OH,
+    OW: p.OW,
+    sh: p.strideH,
+    sw: p.strideW,
+    dh: p.dilationH,
+    dw: p.dilationW,
+    pt: p.padTop,
+    pl: p.padLeft,
+  };
+}
+
+/** Calls f(yIndex, xIndex, wIndex) for every product of the convolution. */
+function forEachProduct(g: Geo, f: (yi: number, xi: number, wi: number, o: number) => void): void {
+  for (let n = 0; n < g.N; n++)
+    for (let o = 0; o < g.O; o++)
+      for (let oh = 0; oh < g.OH; oh++)
+        for (let ow = 0; ow < g.OW; ow++) {
+          const yi = ((n * g.O + o) * g.OH + oh) * g.OW + ow;
+          for (let c = 0; c < g.C; c++)
+            for (let kh = 0; kh < g.KH; kh++)
+              for (let kw = 0; kw < g.KW; kw++) {
+                const ih = oh * g.sh + kh * g.dh - g.pt;
+                const iw = ow * g.sw + kw * g.dw - g.pl;
+                if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
+                f(yi, ((n * g.C + c) * g.H + ih) * g.W + iw, ((o * g.C + c) * g.KH + kh) * g.KW + kw, o);
+              }
+        }
+}
+
+function cpuConv(g: Geo, x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number>): Float64Array {
+  const y = new Float64Array(g.N * g.O * g.OH * g.OW);
+  for (let i = 0; i < y.length; i++) y[i] = b[Math.floor(i / (g.OH * g.OW)) % g.O];
+  forEachProduct(g, (yi, xi, wi) => (y[yi] += x[xi] * w[wi]));
+  return y;
+}
+
+function cpuGrads(g: Geo, x: ArrayLike<number>, w: ArrayLike<number>, dy: ArrayLike<number>) {
+  const dx = new Float64Array(x.length);
+  const dw = new Float64Array(w.length);
+  const db = new Float64Array(g.O);
+  for (let i = 0; i < dy.length; i++) db[Math.floor(i / (g.OH * g.OW)) % g.O] += dy[i];
+  forEachProduct(g, (yi, xi, wi) => {
+    dx[xi] += dy[yi] * w[wi];
+    dw[wi] += dy[yi] * x[xi];
+  });
+  return { dx, dw, db };
+}
+
+const absArr = (a: ArrayLike<number>) => Float64Array.from(a, Math.abs);
+
+// ---- cases -----------------------------------------------------------------------------------
+
+async function runCase(
+  x: Float32Array,
+  xShape: number[],
+  w: Float32Array,
+  wShape: number[],
+  b: Float32Array,
+  dy: Float32Array,
+  opts: kd.Conv2dOptions,
+) {
+  const xt = kd.tensor(x, xShape, { requiresGrad: true });
+  const wt = kd.tensor(w, wShape, { requiresGrad: true });
+  const bt = kd.tensor(b, [wShape[0]], { requiresGrad: true });
+  const y = kd.conv2d(xt, wt, bt, opts);
+  y.backward(kd.tensor(dy, y.shape));
+  const out = {
+    shape: [...y.shape],
+    y: await y.data(),
+    dx: await xt.grad!.data(),
+    dw: await wt.grad!.data(),
+    db: await bt.grad!.data(),
+  };
+  for (const t of [xt, wt, bt, y]) t.dispose();
+  return out;
+}
+
+describe('conv2d', function () {
+  this.timeout(120_000);
+  let fx: Fixture;
+  before(async () => {
+    await setup();
+    fx = loadFixture('conv2d.safetensors');
+  });
+
+  describe('matches PyTorch (fixtures from make_conv_fixtures.py; |diff| ≤ 1e-4·Σ|products|)', () => {
+    const names = [
+      'teacher1_b1',
+      'teacher1_b7_relu',
+      'teacher2_b1',
+      'stride2_pad1',
+      'same_k4',
+      'same_k4_stride2',
+      'dilation2',
+      'k1x1',
+      'k5_9x11',
+      'c3_128_32x32',
+      'mixed_pairs',
+    ];
+    for (const name of names) {
+      it(name, async () => {
+        const opts = JSON.parse(fx.meta[name]) as kd.Conv2dOptions;
+        const t = (k: string) => fx.get(`${name}.${k}`);
+        const r = await runCase(
+          t('x').data as Float32Array,
+          t('x').shape,
+          t('w').data as Float32Array,
+          t('w').shape,
+          t('b').data as Float32Array,
+          t('dy').data as Float32Array,
+          opts,
+        );
+        expect(r.shape).to.deep.equal(t('y').shape);
+        assertWithinScale(r.y, t('y').data, t('sy').data, `${name} forward`);
+        assertWithinScale(r.dx, t('dx').data, t('sdx').data, `${name} ∂x`);
+        assertWithinScale(r.dw, t('dw').data, t('sdw').data, `${name} ∂w`);
+        assertWithinScale(r.db, t('db').data, t('sdb').data, `${name} ∂bias`);
+      });
+    }
+  });
+
+  describe('matches a float64 CPU reference (its gradient checked by finite differences)', () => {
+    const tiny: [string, number[], number[], kd.Conv2dOptions][] = [
+      ['odd sizes, stride [2, 3], padding [1, 2], dilation [2, 1]', [2, 3, 7, 9], [5, 3, 3, 2], { stride: [2, 3], padding: [1, 2], dilation: [2, 1] }],
+      ["'same', 2×4 kernel, stride 3 (TensorFlow's asymmetric padding)", [1, 2, 5, 7], [3, 2, 2, 4], { stride: 3, padding: 'same' }],
+      ['padding larger than the kernel', [1, 1, 3, 2], [2, 1, 2, 2], { padding: 3 }],
+    ];
+    for (const [label, xs, ws, opts] of tiny) {
+      it(label, async () => {
+        const p = kd.planConv2d(xs, ws, [ws[0]], opts);
+        const g = geo(p);
+        const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+        const x = randomValues(size(xs), 1);
+        const w = randomValues(size(ws), 2);
+        const b = randomValues(ws[0], 3);
+        const dy = randomValues(size(p.outShape), 4);
+        const y = cpuConv(g, x, w, b);
+        const { dx, dw, db } = cpuGrads(g, x, w, dy);
+        // The reference gradient against central differences of L = Σ y·dy (float64, exact up to
+        // rounding since L is linear in each input).
+        const loss = (xv: ArrayLike<number>, wv: ArrayLike<number>, bv: ArrayLike<number>) =>
+          cpuConv(g, xv, wv, bv).reduce((s, v, i) => s + v * dy[i], 0);
+        const h = 1e-3;
+        for (const [arr, grad, which] of [
+          [x, dx, 'x'],
+          [w, dw, 'w'],
+          [b, db, 'b'],
+        ] as const) {
+          for (let i = 0; i < arr.length; i++) {
+            const plus = Float64Array.from(arr);
+            const minus = Float64Array.from(arr);
+            plus[i] += h;
+            minus[i] -= h;
+            const args = (v: Float64Array) => (which === 'x' ? [v, w, b] : which === 'w' ? [x, v, b] : [x, w, v]) as [Float64Array, Float64Array, Float64Array];
+            const fd = (loss(...args(plus)) - loss(...args(minus))) / (2 * h);
+            expect(Math.abs(fd - grad[i]), `finite difference of ∂${which}[${i}]`).to.be.below(1e-9 * (1 + Math.abs(grad[i])));
+          }
+        }
+        const r = await runCase(Float32Array.from(x), xs, Float32Array.from(w), ws, Float32Array.from(b), Float32Array.from(dy), opts);
+        expect(r.shape).to.deep.equal(p.outShape);
+        const sy = cpuConv(g, absArr(x), absArr(w), absArr(b));
+        const s = cpuGrads(g, absArr(x), absArr(w), absArr(dy));
+        assertWithinScale(r.y, y, sy, 'forward');
+        assertWithinScale(r.dx, dx, s.dx, '∂x');
+        assertWithinScale(r.dw, dw, s.dw, '∂w');
+        assertWithinScale(r.db, db, s.db, '∂bias');
+      });
+    }
+  });
+
+  describe('options', () => {
+    it("resolves 'same' with TensorFlow's rule and 'valid', pairs and numbers", () => {
+      const same = kd.planConv2d([1, 1, 9, 8], [1, 1, 4, 4], null, { padding: 'same', stride: 2 });
+      expect([same.OH, same.OW, same.padTop, same.padBottom, same.padLeft, same.padRight]).to.deep.equal([5, 4, 1, 2, 1, 1]);
+      const same1 = kd.planConv2d([1, 1, 6, 6], [1, 1, 2, 2], null, { padding: 'same' });
+      expect([same1.OH, same1.OW, same1.padTop, same1.padBottom]).to.deep.equal([6, 6, 0, 1]);
+      const valid = kd.planConv2d([1, 1, 9, 8], [1, 1, 3, 3], null, { padding: 'valid' });
+      expect(valid.outShape).to.deep.equal([1, 1, 7, 6]);
+      const p = kd.planConv2d([1, 1, 9, 8], [1, 1, 3, 3], null, { padding: [1, 0], stride: [2, 1], dilation: [1, 2] });
+      expect(p.outShape).to.deep.equal([1, 1, 5, 4]);
+      // PyTorch floors: (10 + 2 − 3) / 2 + 1 = 5
+      expect(kd.planConv2d([1, 1, 10, 10], [1, 1, 3, 3], null, { stride: 2, padding: 1 }).outShape).to.deep.equal([1, 1, 5, 5]);
+    });
+
+    it('works without a bias, with ReLU fused, and skips gradients nobody needs', async () => {
+      const x = kd.tensor(Float32Array.from(randomValues(2 * 3 * 6 * 5, 5)), [2, 3, 6, 5]);
+      const wv = randomValues(4 * 3 * 3 * 3, 6);
+      const w = kd.tensor(Float32Array.from(wv), [4, 3, 3, 3], { requiresGrad: true });
+      const y = kd.conv2d(x, w, null, { padding: 1, relu: true });
+      const g = geo(kd.planConv2d(x.shape, w.shape, null, { padding: 1 }));
+      const xv = await x.data();
+      const ref = cpuConv(g, xv, wv, new Float64Array(4));
+      const sy = cpuConv(g, absArr(xv), absArr(wv), new Float64Array(4));
+      assertWithinScale(await y.data(), ref.map((v) => Math.max(v, 0)), sy, 'relu forward');
+      const dy = randomValues(y.size, 7);
+      y.backward(kd.tensor(Float32Array.from(dy), y.shape));
+      expect(x.grad).to.equal(null);
+      const masked = Float64Array.from(dy, (v, i) => (ref[i] > 0 ? v : 0));
+      const { dw } = cpuGrads(g, xv, wv, masked);
+      const s = cpuGrads(g, absArr(xv), absArr(wv), absArr(masked));
+      assertWithinScale(await w.grad!.data(), dw, s.dw, 'relu ∂w');
+    });
+
+    it('handles an empty batch', async () => {
+      const x = kd.zeros([0, 2, 5, 5]);
+      const w = kd.ones([3, 2, 3, 3], { requiresGrad: true });
+      const y = kd.conv2d(x, w, null);
+      expect(y.shape).to.deep.equal([0, 3, 3, 3]);
+      y.sum().backward();
+      expect(Array.from(await w.grad!.data())).to.deep.equal(new Array(54).fill(0));
+    });
+  });
+
+  describe('rejects bad input with errors naming conv2d, the shapes and what was expected', () => {
+    const x = () => kd.zeros([2, 3, 8, 8]);
+    const w = () => kd.zeros([4, 3, 3, 3]);
+    const cases: [string, () => unknown, RegExp[]][] = [
+      ['channel mismatch', () => kd.conv2d(x(), kd.zeros([4, 2, 3, 3])), [/conv2d/, /\[2, 3, 8, 8\]/, /\[4, 2, 3, 3\]/, /expects 2 input channels/]],
+      ['kernel larger than the padded input', () => kd.conv2d(kd.zeros([1, 3, 4, 4]), kd.zeros([2, 3, 5, 5])), [/conv2d/, /\[1, 3, 4, 4\]/, /5×5/, /larger than the padded input 4×4/, /expected an output of at least 1×1/]],
+      ['kernel larger than the padded input (dilation)', () => kd.conv2d(kd.zeros([1, 3, 6, 6]), w(), null, { dilation: 3 }), [/conv2d/, /effective 7×7/, /padded input 6×6/]],
+      ['input of rank 3', () => kd.conv2d(kd.zeros([3, 8, 8]), w()), [/conv2d/, /\[3, 8, 8\]/, /4-D \[batch, channels, height, width\]/]],
+      ['weight of rank 2', () => kd.conv2d(x(), kd.zeros([4, 27])), [/conv2d/, /\[4, 27\]/, /4-D \[outChannels, inChannels, kernelH, kernelW\]/]],
+      ['bias of the wrong size', () => kd.conv2d(x(), w(), kd.zeros([3])), [/conv2d/, /bias \[3\]/, /\[4, 3, 3, 3\]/, /expected \[4\]/]],
+      ['int32 input', () => kd.conv2d(kd.zeros([2, 3, 8, 8], { dtype: 'int32' }), w()), [/conv2d/, /int32 input/, /\[2, 3, 8, 8\]/, /float32/]],
+      ['int32 weight', () => kd.conv2d(x(), kd.zeros([4, 3, 3, 3], { dtype: 'int32' })), [/conv2d/, /int32 weight/, /float32/]],
+      ['zero stride', () => kd.conv2d(x(), w(), null, { stride: 0 }), [/conv2d/, /stride/, /positive integers/, /got 0/, /\[2, 3, 8, 8\]/]],
+      ['fractional stride', () => kd.conv2d(x(), w(), null, { stride: [1, 1.5] }), [/conv2d/, /stride/, /positive integers/, /\[1,1.5\]/]],
+      ['negative padding', () => kd.conv2d(x(), w(), null, { padding: -1 }), [/conv2d/, /padding/, /non-negative integers/, /\[4, 3, 3, 3\]/]],
+      ['fractional padding', () => kd.conv2d(x(), w(), null, { padding: 0.5 }), [/conv2d/, /padding/, /non-negative integers/]],
+      ['unknown padding mode', () => kd.conv2d(x(), w(), null, { padding: 'full' as 'same' }), [/conv2d/, /padding/, /'valid' or 'same'/, /'full'/]],
+      ['zero dilation', () => kd.conv2d(x(), w(), null, { dilation: [1, 0] }), [/conv2d/, /dilation/, /positive integers/]],
+      ['groups ≠ 1', () => kd.conv2d(x(), w(), null, { groups: 3 }), [/conv2d/, /groups = 3/, /only groups = 1/, /\[2, 3, 8, 8\]/]],
+    ];
+    for (const [label, fn, patterns] of cases) {
+      it(label, () => {
+        let err: unknown;
+        try {
+          fn();
+        } catch (e) {
+          err = e;
+        }
+        expect(err, 'expected an Error').to.be.instanceOf(Error);
+        for (const re of patterns) expect((err as Error).message).to.match(re);
+      });
+    }
+
+    it('a disposed input', () => {
+      const t = x();
+      t.dispose();
+      expect(() => kd.conv2d(t, w())).to.throw(Error, /conv2d.*disposed/);
+    });
+  });
+});

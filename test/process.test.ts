@@ -1,0 +1,176 @@
+/**
+ * Process lifecycle: a Node process that used the GPU ends by itself, and init() failures are
+ * ordinary, catchable Errors that say what to install (no crash, no abort, no hang).
+ *
+ * Each case runs a small script from test/fixtures in a child `node --import tsx`.
+ */
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const FIXTURES = join(ROOT, 'test', 'fixtures');
+const EXIT_LIMIT_MS = 60_000;
+const INSTALL = 'apt-get install -y libvulkan1 chromium';
+
+interface ChildResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs a fixture; fails (and kills the child) if it has not exited by itself within the limit. */
+function runFixture(script: string, args: string[] = [], env: Record<string, string | undefined> = {}): Promise<ChildResult> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of ['KDGPU_ADAPTER', 'KDGPU_SWIFTSHADER_ICD']) delete childEnv[k];
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) delete childEnv[k];
+    else childEnv[k] = v;
+  }
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const child = spawn(process.execPath, ['--import', 'tsx', join(FIXTURES, script), ...args], {
+      cwd: ROOT,
+      env: childEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(
+        new Error(`${script} ${args.join(' ')} did not exit by itself within ${EXIT_LIMIT_MS / 1000} s\nstdout:\n${stdout}\nstderr:\n${stderr}`),
+      );
+    }, EXIT_LIMIT_MS);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - t0 });
+    });
+  });
+}
+
+function describeChild(r: ChildResult): string {
+  return `exit code ${r.code}, signal ${r.signal}, ${r.ms} ms\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
+}
+
+/** The JSON after `tag ` on the one stdout line that starts with it. */
+function tagged(r: ChildResult, tag: string): unknown {
+  const lines = r.stdout.split('\n').filter((l) => l.startsWith(`${tag} `));
+  if (lines.length !== 1) throw new Error(`expected one '${tag}' line, got ${lines.length}\n${describeChild(r)}`);
+  return JSON.parse(lines[0].slice(tag.length + 1));
+}
+
+function expectCleanExit(r: ChildResult): void {
+  expect(r.signal, describeChild(r)).to.equal(null);
+  expect(r.code, describeChild(r)).to.equal(0);
+  expect(r.stderr, describeChild(r)).not.to.match(/Aborted|Segmentation fault|core dumped|terminate called|Uncaught|UnhandledPromiseRejection/);
+}
+
+interface InitOutcome {
+  ok: boolean;
+  software?: boolean;
+  message?: string;
+  isError?: boolean;
+  name?: string;
+}
+
+async function initOutcome(env: Record<string, string | undefined>, args: string[] = []): Promise<InitOutcome> {
+  const r = await runFixture('init-error.ts', args, env);
+  expectCleanExit(r);
+  if (r.stdout.includes('INIT-OK ')) return { ok: true, ...(tagged(r, 'INIT-OK') as object) };
+  return { ok: false, ...(tagged(r, 'INIT-ERROR') as object) };
+}
+
+describe('process lifecycle', function () {
+  this.timeout(4 * EXIT_LIMIT_MS);
+
+  it('a process that used the GPU exits by itself (code 0) once its work is done', async () => {
+    const r = await runFixture('gpu-exit.ts', ['clean']);
+    expectCleanExit(r);
+    const out = tagged(r, 'RESULT') as { loss: number; grad: number[][]; product: number[][] };
+    // x = [[1,2],[3,4]], w = [[0.5,-1],[2,0.25]]: x·w = [[4.5,-0.5],[9.5,-2]], relu-sum = 14,
+    // d/dw = xᵀ · [[1,0],[1,0]] = [[4,0],[6,0]].
+    expect(out.product).to.deep.equal([[4.5, -0.5], [9.5, -2]]);
+    expect(out.loss).to.equal(14);
+    expect(out.grad).to.deep.equal([[4, 0], [6, 0]]);
+  });
+
+  it('exits by itself even with live tensors and recorded, never-submitted GPU work', async () => {
+    const r = await runFixture('gpu-exit.ts', ['pending']);
+    expectCleanExit(r);
+    expect((tagged(r, 'RESULT') as { loss: number }).loss).to.equal(14);
+  });
+
+  it('KDGPU_ADAPTER=hardware without a hardware adapter: init() rejects with the install command', async () => {
+    const o = await initOutcome({ KDGPU_ADAPTER: 'hardware' });
+    if (o.ok) {
+      // A machine with a real GPU: then the adapter must not be a CPU implementation.
+      expect(o.software, 'KDGPU_ADAPTER=hardware gave a software adapter').to.equal(false);
+      return;
+    }
+    expect(o.isError).to.equal(true);
+    expect(o.name).to.equal('Error');
+    expect(o.message).to.contain('no hardware WebGPU adapter');
+    expect(o.message).to.contain(INSTALL);
+  });
+
+  it('KDGPU_ADAPTER=swiftshader with KDGPU_SWIFTSHADER_ICD naming a missing file: rejects, naming the file and the install command', async () => {
+    const missing = join(tmpdir(), `kdgpu-no-such-icd-${process.pid}.json`);
+    const o = await initOutcome({ KDGPU_ADAPTER: 'swiftshader', KDGPU_SWIFTSHADER_ICD: missing });
+    expect(o.ok, JSON.stringify(o)).to.equal(false);
+    expect(o.isError).to.equal(true);
+    expect(o.message).to.contain(missing);
+    expect(o.message).to.contain('does not exist');
+    expect(o.message).to.contain(INSTALL);
+  });
+
+  it('KDGPU_ADAPTER=swiftshader with an ICD whose driver library is missing: rejects with the install command', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kdgpu-icd-'));
+    try {
+      const icd = join(dir, 'broken_icd.json');
+      writeFileSync(
+        icd,
+        JSON.stringify({ file_format_version: '1.0.0', ICD: { library_path: join(dir, 'libvk_missing.so'), api_version: '1.0.5' } }),
+      );
+      const o = await initOutcome({ KDGPU_ADAPTER: 'swiftshader', KDGPU_SWIFTSHADER_ICD: icd });
+      expect(o.ok, JSON.stringify(o)).to.equal(false);
+      expect(o.isError).to.equal(true);
+      expect(o.message).to.contain(icd);
+      expect(o.message).to.contain(INSTALL);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('an invalid KDGPU_ADAPTER value (or options.adapter) gets a clear error', async () => {
+    const fromEnv = await initOutcome({ KDGPU_ADAPTER: 'gpu-please' });
+    expect(fromEnv.ok).to.equal(false);
+    expect(fromEnv.isError).to.equal(true);
+    expect(fromEnv.message).to.contain("'gpu-please'");
+    expect(fromEnv.message).to.contain('KDGPU_ADAPTER');
+    expect(fromEnv.message).to.match(/auto, hardware, swiftshader/);
+
+    const fromOption = await initOutcome({}, ['vulkan']);
+    expect(fromOption.ok).to.equal(false);
+    expect(fromOption.message).to.contain("'vulkan'");
+    expect(fromOption.message).to.match(/auto, hardware, swiftshader/);
+  });
+
+  it('KDGPU_ADAPTER=swiftshader (the default ICD search) works and reports a software adapter', async () => {
+    const o = await initOutcome({ KDGPU_ADAPTER: 'swiftshader' });
+    expect(o.ok, JSON.stringify(o)).to.equal(true);
+    expect(o.software).to.equal(true);
+    expect((o as { check?: number }).check).to.equal(12);
+  });
+});
