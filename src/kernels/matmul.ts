@@ -2,26 +2,28 @@
  * Batched matmul C[b] = op(A[b]) · op(B[b]) (+ bias, ReLU) with transposed operands and broadcast
  * batch dimensions.
  *
- * Two kernel families:
+ * The tiled kernel (used for every shape): each invocation keeps a TM×(4·TN4) block of C in vec4
+ * registers and walks K four values at a time. Per step it assembles, for each of its rows i, the
+ * four k-values of row i of op(A) as a vec4 `a_i`, and for each column group j the 4×4 block of
+ * op(B) as a mat4x4 `m_j`, then accumulates `m_j · a_i` (or `a_i · m_j`): TM·TN4 4×4
+ * matrix-vector products, 16 FMAs each. How `a_i` and `m_j` are loaded depends on each operand's
+ * layout and alignment (`OperandMode`): vec4 loads along its contiguous dimension when that is a
+ * multiple of 4 (NN: K and N; NT: K; TN: M and N; TT: M and K), scalar loads otherwise. K values
+ * past the last multiple of 4 go through a short scalar loop. Three tile sizes, picked by shape.
  *
- *  vec4 — used when the contiguous dimension of each stored operand is a multiple of 4 (NN: K and
- *    N; NT: K; TN: M and N; TT: M and K). Each invocation keeps a TM×(4·TN4) block of C in vec4
- *    registers and walks K four steps at a time: per step it loads TM + 4·TN4 vec4s and does
- *    TM·TN4 4×4 matrix-vector products (`Bmat · a`, 16 FMAs each). Transposes only change how the
- *    four k-values of a row of A (`a`) and the 4×4 block of B (`Bmat`) are assembled from vec4
- *    loads, so all four layouts share one generator.
- *
- *  general — any shape: A is read as A(m, k) = a[aOff + m·aRow + k·aCol], B(k, n) likewise, so a
- *    transposed operand is swapped strides; 4×4 outputs per invocation, scalar loads.
+ * The general kernel (kept as a simple reference and fallback, selectable with a plan): A is read
+ * as A(m, k) = a[aOff + m·aRow + k·aCol] and B(k, n) likewise, so a transposed operand is swapped
+ * strides; 4×4 outputs per invocation.
  *
  * Why this shape of kernel (measured on SwiftShader, the CPU Vulkan driver): each component of a
  * storage-buffer load with a per-invocation index costs about as much as 15–20 FMAs (it is
- * emulated lane by lane), and workgroup memory is no cheaper, so the only lever is reuse of every
- * loaded value inside one invocation — large register tiles. Writing the inner product as
- * `mat4x4 · vec4` instead of separate multiply-adds roughly doubles the arithmetic rate there.
- * On GPUs the same kernels are ordinary register-tiled matmuls.
+ * emulated lane by lane, whatever the alignment), and workgroup memory is no cheaper, so the lever
+ * is reuse of every loaded value inside one invocation — large register tiles. Writing the inner
+ * product as `mat4x4 · vec4` instead of separate multiply-adds roughly doubles the arithmetic rate
+ * there. On GPUs the same kernels are ordinary register-tiled matmuls with vec4 loads.
  *
- * The epilogue adds `bias[n]` and applies ReLU before the single store of each output.
+ * Out-of-range rows and columns of a tile read clamped (valid) addresses and are not stored. The
+ * epilogue adds `bias[n]` and applies ReLU before the single store of each output.
  */
 import type { PooledBuffer } from '../gpu/buffer-pool.js';
 import type { Engine, Kernel } from '../gpu/engine.js';
@@ -45,8 +47,8 @@ export interface MatmulArgs {
 }
 
 /** A tiled kernel's register tile and workgroup shape. */
-export interface Vec4Tile {
-  /** Rows of C per invocation (a multiple of 4 when A is transposed). */
+export interface MatmulTile {
+  /** Rows of C per invocation (a multiple of 4). */
   tm: number;
   /** vec4 column groups of C per invocation (4·tn4 columns). */
   tn4: number;
@@ -56,7 +58,7 @@ export interface Vec4Tile {
 }
 
 /** How runMatmul computes a product: register-tiled (with its tile) or the general kernel. */
-export type MatmulPlan = { kind: 'tiled'; tile: Vec4Tile } | { kind: 'general' };
+export type MatmulPlan = { kind: 'tiled'; tile: MatmulTile } | { kind: 'general' };
 
 /** Batch shapes live in `array<vec4<u32>, 2>` uniforms. */
 const MAX_BATCH_RANK = 8;
@@ -77,10 +79,9 @@ const BATCH_OFFSETS = `  var aBase = 0u; var bBase = 0u;
       bBase += i * p.bBatch[q / 4u][q % 4u];
     } }`;
 
-function bindings(bias: boolean, vec4: boolean): string {
-  const t = vec4 ? 'vec4<f32>' : 'f32';
-  return `@group(0) @binding(0) var<storage, read> a: array<${t}>;
-@group(0) @binding(1) var<storage, read> b: array<${t}>;
+function bindings(aType: string, bType: string, bias: boolean): string {
+  return `@group(0) @binding(0) var<storage, read> a: array<${aType}>;
+@group(0) @binding(1) var<storage, read> b: array<${bType}>;
 ${bias ? '@group(0) @binding(2) var<storage, read> bias: array<f32>;\n' : ''}@group(0) @binding(3) var<storage, read_write> c: array<f32>;
 @group(0) @binding(4) var<uniform> p: Params;`;
 }
@@ -92,7 +93,7 @@ function epilogueExpr(v: string, col: string, bias: boolean, relu: boolean): str
   return e;
 }
 
-// ---- vec4 kernels --------------------------------------------------------------------------
+// ---- tiled kernel ----------------------------------------------------------------------------
 
 const XYZW = ['x', 'y', 'z', 'w'];
 
@@ -108,7 +109,7 @@ export function operandModes(M: number, N: number, K: number, transA: boolean, t
   return [am, bm];
 }
 
-function tiledSource(am: OperandMode, bm: OperandMode, t: Vec4Tile, bias: boolean, relu: boolean): string {
+function tiledSource(am: OperandMode, bm: OperandMode, t: MatmulTile, bias: boolean, relu: boolean): string {
   const { tm: TM, tn4: TN4, wx, wy } = t;
   if (TM % 4 !== 0) throw new Error(`kdgpu internal error: matmul tile rows ${TM} must be a multiple of 4`);
   const TN = 4 * TN4;
@@ -117,10 +118,7 @@ function tiledSource(am: OperandMode, bm: OperandMode, t: Vec4Tile, bias: boolea
   const L: string[] = [];
   const emit = (s: string) => L.push(s);
   emit(PARAMS);
-  emit(`@group(0) @binding(0) var<storage, read> a: array<${aVec ? 'vec4<f32>' : 'f32'}>;
-@group(0) @binding(1) var<storage, read> b: array<${bVec ? 'vec4<f32>' : 'f32'}>;
-${bias ? '@group(0) @binding(2) var<storage, read> bias: array<f32>;\n' : ''}@group(0) @binding(3) var<storage, read_write> c: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;`);
+  emit(bindings(aVec ? 'vec4<f32>' : 'f32', bVec ? 'vec4<f32>' : 'f32', bias));
   emit(`@compute @workgroup_size(${wx}, ${wy})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let M = p.M; let N = p.N; let K = p.K;
@@ -281,7 +279,7 @@ const GWY = 8;
 
 function generalSource(bias: boolean, relu: boolean): string {
   return `${PARAMS}
-${bindings(bias, false)}
+${bindings('f32', 'f32', bias)}
 
 @compute @workgroup_size(${GWX}, ${GWY})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -319,18 +317,27 @@ ${BATCH_OFFSETS}
 
 // ---- selection --------------------------------------------------------------------------------
 
-/** Large products: a 16×32 block of C per invocation (128 vec4 accumulators). */
-export const TILE_LARGE: Vec4Tile = { tm: 16, tn4: 8, wx: 2, wy: 4 };
+/** Large products on a CPU adapter: a 16×32 block of C per invocation (128 vec4 accumulators). */
+export const TILE_LARGE: MatmulTile = { tm: 16, tn4: 8, wx: 2, wy: 4 };
 /** Everything else with at least 8 rows: 8×8 per invocation (quick to compile). */
-export const TILE_SMALL: Vec4Tile = { tm: 8, tn4: 2, wx: 8, wy: 4 };
+export const TILE_SMALL: MatmulTile = { tm: 8, tn4: 2, wx: 8, wy: 4 };
 /** Fewer than 8 rows (vector-matrix products and the like): 4×8 per invocation. */
-export const TILE_THIN: Vec4Tile = { tm: 4, tn4: 2, wx: 8, wy: 2 };
+export const TILE_THIN: MatmulTile = { tm: 4, tn4: 2, wx: 8, wy: 2 };
+/**
+ * GPUs: 8×8 per invocation (32 vec4 accumulators fit in registers), 128 invocations per
+ * workgroup. Not tuned on hardware (none was available); the large CPU tile would spill there.
+ */
+export const TILE_GPU: MatmulTile = { tm: 8, tn4: 2, wx: 16, wy: 8 };
 
-/** Which kernel runMatmul uses for a product of this shape. */
-export function planMatmul(M: number, N: number, K: number): MatmulPlan {
-  // The large tile compiles for a second or two on SwiftShader; worth it from ~256³ on.
-  if (M >= 128 && N >= 128 && M * N * K >= 2 ** 24) return { kind: 'tiled', tile: TILE_LARGE };
+/**
+ * Which kernel runMatmul uses for a product of this shape; `software` says whether the adapter is
+ * a CPU implementation such as SwiftShader (the tiles above were measured there).
+ */
+export function planMatmul(M: number, N: number, K: number, software = true): MatmulPlan {
   if (M < 8) return { kind: 'tiled', tile: TILE_THIN };
+  if (!software) return { kind: 'tiled', tile: TILE_GPU };
+  // The large tile takes a second or two to compile on SwiftShader; from ~256³ on it pays.
+  if (M >= 128 && N >= 128 && M * N * K >= 2 ** 24) return { kind: 'tiled', tile: TILE_LARGE };
   return { kind: 'tiled', tile: TILE_SMALL };
 }
 
@@ -375,7 +382,7 @@ export function runMatmul(
   if (batch * M * N === 0) return out;
   const maxZ = engine.limits.maxComputeWorkgroupsPerDimension;
   if (batch > maxZ) throw new Error(`kdgpu: matmul: batch of ${batch} matrices exceeds ${maxZ}`);
-  const chosen = plan ?? planMatmul(M, N, K);
+  const chosen = plan ?? planMatmul(M, N, K, engine.adapter.software);
   const bias = Boolean(epilogue.bias);
   const relu = Boolean(epilogue.relu);
   const kernel = kernelFor(chosen, operandModes(M, N, K, transA, transB), bias, relu);
