@@ -145,7 +145,7 @@ let tfLastMs: { size: number; ms: number } | null = null;
 
 for (const S of SIZES) {
   const flops = 2 * S * S * S;
-  const plan = planMatmul(S, S, S);
+  const plan = planMatmul(S, S, S, engine.adapter.software);
   const kernelName = plan.kind === 'tiled' ? `tiled ${plan.tile.tm}×${4 * plan.tile.tn4} ${operandModes(S, S, S, false, false).join('')}` : 'general';
   const aData = randArray(S * S, 1);
   const bData = randArray(S * S, 2);

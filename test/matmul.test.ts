@@ -9,7 +9,7 @@
  */
 import { expect } from 'chai';
 import * as kd from '../src/index.js';
-import { runMatmul, TILE_LARGE, TILE_SMALL, TILE_THIN, type MatmulPlan } from '../src/kernels/matmul.js';
+import { runMatmul, TILE_GPU, TILE_LARGE, TILE_SMALL, TILE_THIN, type MatmulPlan } from '../src/kernels/matmul.js';
 import { assertClose, randomValues, setup } from './helpers.js';
 
 // ---- float64 reference ------------------------------------------------------------------------
@@ -427,15 +427,17 @@ describe('matmul', () => {
       [21, 24, 27], // N only
       [21, 25, 28], // K only
     ];
-    const plans: [string, MatmulPlan][] = [
-      ['tiled 8×8', { kind: 'tiled', tile: TILE_SMALL }],
-      ['tiled 4×8', { kind: 'tiled', tile: TILE_THIN }],
-      ['general', { kind: 'general' }],
+    const plans: [string, MatmulPlan, [number, number, number][]][] = [
+      ['tiled 8×8', { kind: 'tiled', tile: TILE_SMALL }, shapes],
+      ['tiled 4×8', { kind: 'tiled', tile: TILE_THIN }, shapes],
+      ['general', { kind: 'general' }, shapes],
+      // The GPU plan differs from 8×8 only in its workgroup: two shapes are enough.
+      ['tiled 8×8, 16×8 workgroup (GPU plan)', { kind: 'tiled', tile: TILE_GPU }, shapes.slice(0, 2)],
     ];
-    for (const [name, plan] of plans) {
-      it(`${name}: every operand layout, batch broadcasting, bias, ReLU`, async () => {
+    for (const [name, plan, planShapes] of plans) {
+      it(`${name}: operand layouts, batch broadcasting, bias, ReLU`, async () => {
         let seed = 500;
-        for (const [M, N, K] of shapes) {
+        for (const [M, N, K] of planShapes) {
           for (const [tA, tB] of COMBOS) {
             seed += 3;
             const batch = { shape: [3, 2], aShape: [3, 1], bShape: [2], aStrides: [M * K, 0], bStrides: [0, K * N] };
