@@ -1,4 +1,5 @@
 /** Shared test utilities: engine start-up, seeded data, tolerance checks. */
+import { expect } from 'chai';
 import { init, Random, type Engine } from '../src/index.js';
 
 export async function setup(): Promise<Engine> {
@@ -47,4 +48,16 @@ export function assertClose(got: ArrayLike<number>, ref: ArrayLike<number>, tol:
       `${what}: element ${worst} is ${got[worst]}, expected ${ref[worst]} (|diff| ${Math.abs(got[worst] - ref[worst]).toExponential(3)}, allowed ${(atol + rtol * Math.abs(ref[worst])).toExponential(3)})`,
     );
   }
+}
+
+/** Asserts fn throws an Error whose message contains every one of `parts`. */
+export function expectThrow(fn: () => unknown, ...parts: string[]): void {
+  let msg = '';
+  try {
+    fn();
+  } catch (e) {
+    msg = (e as Error).message;
+  }
+  expect(msg, 'expected an Error').to.not.equal('');
+  for (const p of parts) expect(msg).to.contain(p);
 }

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as kd from '../src/index.js';
 import { loadFixture } from './fixtures.js';
-import { assertClose, setup } from './helpers.js';
+import { assertClose, setup, expectThrow } from './helpers.js';
 
 interface PoolCase {
   name: string;
@@ -29,17 +29,6 @@ function run(c: PoolCase, x: kd.Tensor): kd.Tensor {
         countIncludePad: c.countIncludePad,
       });
   }
-}
-
-function expectThrow(fn: () => unknown, ...parts: string[]): void {
-  let msg = '';
-  try {
-    fn();
-  } catch (e) {
-    msg = (e as Error).message;
-  }
-  expect(msg, 'expected an Error').to.not.equal('');
-  for (const p of parts) expect(msg).to.contain(p);
 }
 
 describe('pooling', () => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as kd from '../src/index.js';
 import { loadFixture, type Fixture } from './fixtures.js';
-import { assertClose, setup } from './helpers.js';
+import { assertClose, setup, expectThrow } from './helpers.js';
 
 interface SoftmaxCase {
   name: string;
@@ -38,17 +38,6 @@ function fromFixture(fx: Fixture, name: string, opts: kd.TensorOptions = {}): kd
 function allFinite(a: ArrayLike<number>): boolean {
   for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
   return true;
-}
-
-function expectThrow(fn: () => unknown, ...parts: string[]): void {
-  let msg = '';
-  try {
-    fn();
-  } catch (e) {
-    msg = (e as Error).message;
-  }
-  expect(msg, 'expected an Error').to.not.equal('');
-  for (const p of parts) expect(msg).to.contain(p);
 }
 
 describe('softmax and logSoftmax', () => {

@@ -42,12 +42,6 @@ export class Conv2d extends Module {
     this.activation = opts.activation;
   }
 
-  override setParameter(name: string, t: Tensor): void {
-    super.setParameter(name, t);
-    if (name === 'weight') this.weight = t;
-    if (name === 'bias') this.bias = t;
-  }
-
   forward(x: Tensor): Tensor {
     return this.forwardFused(x, this.activation === 'relu');
   }

@@ -41,11 +41,6 @@ export class Linear extends Module {
     this.activation = opts.activation;
   }
   readonly activation: 'relu' | undefined;
-  override setParameter(name: string, t: Tensor): void {
-    super.setParameter(name, t);
-    if (name === 'weight') this.weight = t;
-    if (name === 'bias') this.bias = t;
-  }
   forward(x: Tensor): Tensor {
     return this.forwardFused(x, this.activation === 'relu');
   }

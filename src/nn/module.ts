@@ -59,6 +59,9 @@ export abstract class Module {
     if (old === undefined) throw new Error(`kdgpu: ${this.constructor.name} has no parameter '${name}'`);
     if (old && old !== t) old.dispose();
     this.registerParameter(name, t);
+    // Layers keep their parameters in same-named fields too (Linear.weight): keep those in step.
+    const self = this as unknown as Record<string, unknown>;
+    if (old && self[name] === old) self[name] = t;
   }
 
   setBuffer(name: string, t: Tensor): void {
