@@ -22,3 +22,4 @@ export { parseCifar10, concatDatasets, fromImageSet, CIFAR_RECORD } from './data
 export { maxPool2d, avgPool2d, globalAvgPool2d, avgPool1d, type Pool2dOptions, type Pool1dOptions, type PoolPadding } from './autograd/ops-pool.js';
 export { softmax, logSoftmax, softmaxCrossEntropy, klDiv, type SoftmaxCrossEntropyOptions, type CrossEntropyReduction, type HostLabels, type KlDivOptions } from './autograd/ops-softmax.js';
 export { dropout, dropoutSeed, dropoutState, setDropoutState, type DropoutOptions } from './autograd/ops-dropout.js';
+export * from './kd/index.js';

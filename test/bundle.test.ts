@@ -15,10 +15,11 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 const NODE_BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 
-/** Whether an import path names a Node built-in module (also subpaths: 'fs/promises') or Dawn. */
+/** Whether an import path names a Node built-in module (also subpaths: 'fs/promises'), Dawn or another native package. */
 function forbidden(path: string): boolean {
   if (path.startsWith('node:')) return true;
   if (NODE_BUILTINS.has(path) || NODE_BUILTINS.has(path.split('/')[0])) return true;
+  if (path === '@resvg/resvg-js') return true; // native PNG renderer (Node only)
   return path === 'webgpu' || path.startsWith('webgpu/');
 }
 

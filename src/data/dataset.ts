@@ -113,6 +113,11 @@ export interface Batch {
   y: Tensor;
   /** Position of the batch in the epoch. */
   index: number;
+  /**
+   * Rows of a per-sample tensor ([count, …], row i belonging to sample i of the dataset) in this
+   * batch's order — e.g. cached teacher logits. One gather dispatch; the result is a new tensor.
+   */
+  gather(perSample: Tensor): Tensor;
 }
 
 /**
@@ -177,10 +182,20 @@ export class GpuLoader {
         const yb = e.pool.acquire(count * 4);
         runGatherRows(e, this.x.bufferFor('loader'), index.bufferFor('loader'), xb, start, count, this.rowWords);
         runGatherRows(e, this.y.bufferFor('loader'), index.bufferFor('loader'), yb, start, count, 1);
+        const gather = (t: Tensor): Tensor => {
+          if (t.rank < 1 || t.shape[0] !== n) {
+            throw new Error(`kdgpu: loader: gather needs a per-sample tensor with ${n} rows (one per dataset sample), got shape [${t.shape.join(', ')}]`);
+          }
+          const words = t.size / n;
+          const out = e.pool.acquire(Math.max(count * words, 1) * 4);
+          runGatherRows(e, t.bufferFor('loader.gather'), index.bufferFor('loader.gather'), out, start, count, words);
+          return fromBuffer(e, out, [count, ...t.shape.slice(1)], t.dtype);
+        };
         yield {
           x: fromBuffer(e, xb, [count, ...this.data.sampleShape], 'float32'),
           y: fromBuffer(e, yb, [count], 'int32'),
           index: b,
+          gather,
         };
       }
     } finally {

@@ -18,6 +18,7 @@ export { parseSafetensors, serializeSafetensors, type SafeFile, type SafeEntry, 
 export { weightsToBytes, loadWeightsFromBytes } from './weights.js';
 export { Conv2d, MaxPool2d, AvgPool2d, GlobalAvgPool2d, AvgPool1d, Dropout, type Conv2dLayerOptions } from './conv-layers.js';
 export { summary, formatSummary, layerSequence, type ModelSummary, type LayerSummary, type LayerSequence } from './summary.js';
+export { forwardWithHidden, type HiddenOutput } from './hidden.js';
 export { MODELS, buildModel, FeaturesClassifier, type ModelInfo, type ModelOptions } from './models.js';
 export { classificationMetrics, rocAuc, argmaxRows, type ClassificationMetrics } from './metrics.js';
 export {

@@ -87,20 +87,37 @@ export class Sequential extends Module {
     layers.forEach((m, i) => this.registerModule(String(i), m));
   }
   forward(x: Tensor): ModuleOutput {
+    return this.forwardCapture(x, []).output;
+  }
+
+  /**
+   * forward, also returning the outputs of the layers at `taps` (indices into `layers`), e.g. a
+   * hidden representation for distillation. A tapped Linear/Conv2d is not fused with its ReLU, so
+   * the tap sees the pre-activation output as it would in PyTorch.
+   */
+  forwardCapture(x: Tensor, taps: readonly number[]): { output: Tensor; taps: Tensor[] } {
+    for (const t of taps) {
+      if (!(Number.isInteger(t) && t >= 0 && t < this.layers.length)) {
+        throw new Error(`kdgpu: Sequential: tap ${t} is not a layer index (0…${this.layers.length - 1})`);
+      }
+    }
+    const captured: Tensor[] = new Array(taps.length);
+    const capture = (i: number, h: Tensor) => taps.forEach((t, k) => t === i && (captured[k] = h));
     let h = x;
     for (let i = 0; i < this.layers.length; i++) {
       const m = this.layers[i];
       const next = this.layers[i + 1];
       // Linear/Conv2d followed by ReLU run as one fused kernel; the ReLU keeps its place (and
       // PyTorch's numbering) in the state_dict.
-      if (next instanceof ReLU && isFusable(m) && !m.activation) {
+      if (next instanceof ReLU && isFusable(m) && !m.activation && !taps.includes(i)) {
         h = m.forwardFused(h, true);
         i++;
       } else {
         h = m.call(h);
       }
+      capture(i, h);
     }
-    return h;
+    return { output: h, taps: captured };
   }
 }
 

@@ -12,13 +12,14 @@ import { softmaxCrossEntropy } from '../autograd/ops-softmax.js';
 import { concat } from '../autograd/ops-shape.js';
 import { keep, tidy } from '../autograd/scope.js';
 import type { Tensor } from '../autograd/tensor.js';
-import { GpuLoader, type ArrayDataset } from '../data/dataset.js';
+import { GpuLoader, type ArrayDataset, type Batch } from '../data/dataset.js';
 import { classificationMetrics, type ClassificationMetrics } from './metrics.js';
 import type { Module, ModuleOutput } from './module.js';
 import type { LRScheduler, Optimizer } from './optim.js';
 import { parseSafetensors, serializeSafetensors } from './safetensors.js';
 
-export type LossFn = (output: ModuleOutput, y: Tensor, x: Tensor) => Tensor;
+/** The training loss of one batch; `batch` gives per-sample extras (e.g. cached teacher logits). */
+export type LossFn = (output: ModuleOutput, y: Tensor, x: Tensor, batch: Batch) => Tensor;
 
 /** Mean cross-entropy on the model's logits (its output, or its `logits` entry). */
 export const crossEntropyLoss: LossFn = (output, y) => softmaxCrossEntropy(logitsOf(output), y);
@@ -119,7 +120,7 @@ export async function fit(model: Module, loader: GpuLoader, opts: FitOptions): P
     for (const batch of loader.epoch()) {
       const { x, y } = batch;
       const l = tidy(() => {
-        const loss = lossFn(model.forward(x), y, x);
+        const loss = lossFn(model.forward(x), y, x, batch);
         if (loss.size !== 1) throw new Error(`kdgpu: fit: the loss has shape [${loss.shape.join(', ')}], expected a scalar`);
         opts.optimizer.zeroGrad();
         loss.backward();

@@ -1,0 +1,37 @@
+/** Records that distillation runs, sweeps, reports and plots share. */
+import type { ClassificationMetrics } from '../nn/metrics.js';
+import type { EpochLog } from '../nn/train.js';
+
+/** A config value of a run (a grid axis value, a model name, a flag). */
+export type ConfigValue = number | string | boolean | null;
+
+/** Final test metrics of one run. */
+export interface TestMetrics {
+  accuracy: number;
+  macroF1: number;
+  /** Only for two classes. */
+  rocAuc?: number;
+  perClassAccuracy?: number[];
+}
+
+/** One training run (teacher, scratch student, distilled student, …): everything a sweep saves. */
+export interface RunRecord {
+  /** A short label, e.g. "T=4 alpha=0.5 seed=0" or "teacher". */
+  name: string;
+  /** What was run: role, models, T, alpha, epochs, lr, batch, … (flat, JSON-serializable). */
+  config: Record<string, ConfigValue>;
+  seed: number;
+  /** Content hashes (hex) of the training data and, for distillation, of the teacher's weights. */
+  hashes: { data?: string; teacher?: string };
+  /** Per-epoch training loss, time and validation metrics. */
+  history: EpochLog[];
+  test: TestMetrics;
+  /** Wall-clock seconds of the whole run. */
+  seconds: number;
+}
+
+export function testMetricsOf(m: ClassificationMetrics): TestMetrics {
+  const t: TestMetrics = { accuracy: m.accuracy, macroF1: m.macroF1, perClassAccuracy: m.perClassAccuracy };
+  if (m.rocAuc !== undefined) t.rocAuc = m.rocAuc;
+  return t;
+}

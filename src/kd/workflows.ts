@@ -1,0 +1,213 @@
+/**
+ * Distillation workflows as single calls: train a model (teacher or scratch baseline), distill a
+ * teacher into a student, chain teacher → assistant → student. Each returns a RunRecord (config,
+ * seed, data/teacher hashes, per-epoch history, test metrics).
+ *
+ * Runs with the same seed see the same batches (the loader's shuffle is seeded) and the same
+ * dropout masks (the dropout stream is re-seeded), so a scratch student and a distilled student
+ * built with the same seed differ only in their loss.
+ */
+import { dropoutSeed } from '../autograd/ops-dropout.js';
+import { softmaxCrossEntropy } from '../autograd/ops-softmax.js';
+import { mul, add } from '../autograd/ops-elementwise.js';
+import { tidy } from '../autograd/scope.js';
+import type { Tensor } from '../autograd/tensor.js';
+import { GpuLoader, type ArrayDataset, type Batch } from '../data/dataset.js';
+import { forwardWithHidden } from '../nn/hidden.js';
+import { Module, type ModuleOutput } from '../nn/module.js';
+import { Adam, AdamW, SGD, type Optimizer } from '../nn/optim.js';
+import { evaluate, fit, logitsOf, type LossFn, type TrainCallbacks } from '../nn/train.js';
+import { defaultTeacherCache, type TeacherCache } from './cache.js';
+import { hashDataset, hashWeights } from './hash.js';
+import { cosineHiddenLoss, hintMseLoss, kdLoss, kdWeights, teacherLogProbs, type KdLossOptions } from './losses.js';
+import { asTeacher, Teacher } from './teacher.js';
+import { testMetricsOf, type ConfigValue, type RunRecord } from './types.js';
+
+export type OptimizerName = 'adam' | 'adamw' | 'sgd';
+
+export interface TrainConfig {
+  epochs: number;
+  /** Default 256. */
+  batchSize?: number;
+  /** Default 1e-3. */
+  lr?: number;
+  /** Default 'adam' (PyTorch defaults); or a function building any optimizer. */
+  optimizer?: OptimizerName | ((params: Tensor[], lr: number) => Optimizer);
+  /** Seeds the shuffle and dropout streams. Default 0. */
+  seed?: number;
+  /** Final metrics are computed on this set. */
+  test: ArrayDataset;
+  /** Evaluated after every epoch (e.g. a fixed test subset for learning curves). */
+  validation?: ArrayDataset;
+  callbacks?: TrainCallbacks[];
+  logEvery?: number;
+  dropLast?: boolean;
+  /** Run label (default: the role). */
+  name?: string;
+  /** Extra config values to record (model names, …). */
+  record?: Record<string, ConfigValue>;
+}
+
+function makeOptimizer(params: Tensor[], cfg: TrainConfig): Optimizer {
+  const lr = cfg.lr ?? 1e-3;
+  const o = cfg.optimizer ?? 'adam';
+  if (typeof o === 'function') return o(params, lr);
+  if (o === 'adam') return new Adam(params, { lr });
+  if (o === 'adamw') return new AdamW(params, { lr });
+  if (o === 'sgd') return new SGD(params, { lr });
+  throw new Error(`kdgpu: optimizer must be 'adam', 'adamw', 'sgd' or a function, got '${String(o)}'`);
+}
+
+function checkConfig(op: string, cfg: TrainConfig): void {
+  if (!(Number.isInteger(cfg.epochs) && cfg.epochs >= 1)) throw new Error(`kdgpu: ${op}: epochs must be a positive integer, got ${String(cfg.epochs)}`);
+  if (!cfg.test) throw new Error(`kdgpu: ${op}: a test set is required (config.test)`);
+}
+
+/** Fits `model` with `loss` and evaluates it: the shared body of every workflow. */
+async function runTraining(role: string, model: Module, train: ArrayDataset, cfg: TrainConfig, loss: LossFn | undefined, extra: Record<string, ConfigValue>, teacherHash?: string): Promise<RunRecord> {
+  const t0 = performance.now();
+  const seed = cfg.seed ?? 0;
+  const batchSize = cfg.batchSize ?? 256;
+  dropoutSeed(seed);
+  const loader = new GpuLoader(train, { batchSize, shuffle: true, seed, dropLast: cfg.dropLast });
+  const optimizer = makeOptimizer(model.parameters(), cfg);
+  try {
+    const { history } = await fit(model, loader, { optimizer, epochs: cfg.epochs, loss, validation: cfg.validation, callbacks: cfg.callbacks, logEvery: cfg.logEvery });
+    const test = await evaluate(model, cfg.test);
+    const dataHash = await hashDataset(train);
+    return {
+      name: cfg.name ?? role,
+      config: {
+        role,
+        epochs: cfg.epochs,
+        batchSize,
+        lr: cfg.lr ?? 1e-3,
+        optimizer: typeof cfg.optimizer === 'function' ? 'custom' : (cfg.optimizer ?? 'adam'),
+        trainCount: train.count,
+        testCount: cfg.test.count,
+        ...extra,
+        ...cfg.record,
+      },
+      seed,
+      hashes: teacherHash ? { data: dataHash, teacher: teacherHash } : { data: dataHash },
+      history,
+      test: testMetricsOf(test),
+      seconds: (performance.now() - t0) / 1000,
+    };
+  } finally {
+    optimizer.dispose();
+    loader.dispose();
+  }
+}
+
+/** Trains a model on hard labels (a teacher, or the from-scratch baseline student). */
+export function trainModel(model: Module, train: ArrayDataset, cfg: TrainConfig & { role?: string }): Promise<RunRecord> {
+  checkConfig('trainModel', cfg);
+  return runTraining(cfg.role ?? 'scratch', model, train, cfg, undefined, {});
+}
+
+/** A hidden-representation term: cosine similarity, or MSE through a trainable regressor (FitNets). */
+export interface HiddenLossConfig {
+  kind: 'cosine' | 'mse';
+  /** Weight of the hidden term in the total loss. */
+  weight: number;
+  /** Where to read the student's / teacher's representation (see nn/hidden.ts). */
+  studentTap: string;
+  teacherTap: string;
+  /** For 'mse': maps the student's representation to the teacher's shape; trained with the student. */
+  regressor?: Module;
+}
+
+export interface DistillConfig extends TrainConfig, KdLossOptions {
+  hidden?: HiddenLossConfig;
+  /** Where teacher outputs are cached (default: a shared cache); false runs the teacher every batch. */
+  cache?: TeacherCache | false;
+  /** Input transform/augmentation settings: part of the cache key. */
+  transform?: unknown;
+}
+
+/** The student plus an optional regressor, trained together; forward gives logits and the hidden representation. */
+class StudentWithHidden extends Module {
+  constructor(
+    readonly student: Module,
+    readonly tap: string,
+    readonly regressor?: Module,
+  ) {
+    super();
+    this.registerModule('student', student);
+    if (regressor) this.registerModule('regressor', regressor);
+  }
+  forward(x: Tensor): ModuleOutput {
+    const { logits, hidden } = forwardWithHidden(this.student, x, this.tap);
+    return { logits, hidden: this.regressor ? this.regressor.call(hidden) : hidden };
+  }
+}
+
+/**
+ * Distills `teacher` (a model or a Teacher ensemble) into `student`:
+ *   loss = alpha · T²·KD(teacher ‖ student) + (1 − alpha) · CE(labels) [+ hidden.weight · hidden term].
+ * Without a hidden term the teacher's logits come from the cache (one teacher pass over the
+ * training set, then none); with one, the teacher runs on every batch.
+ */
+export async function distill(student: Module, teacherIn: Module | Teacher, train: ArrayDataset, cfg: DistillConfig): Promise<RunRecord> {
+  checkConfig('distill', cfg);
+  const teacher = asTeacher(teacherIn);
+  const T = cfg.temperature;
+  const w = kdWeights(cfg);
+  if (!(typeof T === 'number' && Number.isFinite(T) && T > 0)) throw new Error(`kdgpu: distill: temperature must be a finite number > 0, got ${String(T)}`);
+  const h = cfg.hidden;
+  if (h) {
+    if (h.kind !== 'cosine' && h.kind !== 'mse') throw new Error(`kdgpu: distill: hidden.kind must be 'cosine' or 'mse', got '${String(h.kind)}'`);
+    if (!(h.weight >= 0 && Number.isFinite(h.weight))) throw new Error(`kdgpu: distill: hidden.weight must be a finite number ≥ 0, got ${String(h.weight)}`);
+  }
+  const extra: Record<string, ConfigValue> = {
+    temperature: T,
+    alpha: cfg.weights ? null : w.kd,
+    kdWeight: w.kd,
+    ceWeight: w.ce,
+    form: cfg.form ?? 'kl',
+    labelTemperature: cfg.labelTemperature ?? 1,
+    teacherMembers: teacher.size,
+    combine: teacher.combine,
+    hidden: h ? h.kind : null,
+    hiddenWeight: h ? h.weight : null,
+  };
+  const cache = cfg.cache === undefined ? defaultTeacherCache : cfg.cache;
+
+  if (h) {
+    const model = new StudentWithHidden(student, h.studentTap, h.regressor);
+    const loss: LossFn = (out, y, x) => {
+      const o = out as { logits: Tensor; hidden: Tensor };
+      const t = teacher.hidden(x, h.teacherTap);
+      const main = kdLoss(o.logits, teacherLogProbs(t.logits, T), y, cfg);
+      const hid = h.kind === 'cosine' ? cosineHiddenLoss(o.hidden, t.hidden) : hintMseLoss(o.hidden, t.hidden);
+      return add(main, mul(hid, h.weight));
+    };
+    return runTraining('distill', model, train, cfg, loss, extra, await hashWeights(teacher));
+  }
+
+  const lossFromRaw: (raw: Tensor, out: ModuleOutput, y: Tensor) => Tensor = (raw, out, y) => kdLoss(logitsOf(out), teacher.logProbs(raw, T), y, cfg);
+  if (cache) {
+    const found = await cache.get(teacher, train, { transform: cfg.transform ?? null });
+    const loss: LossFn = (out, y, _x, batch: Batch) => lossFromRaw(batch.gather(found.raw), out, y);
+    return runTraining('distill', student, train, cfg, loss, { ...extra, cached: true }, found.teacherHash);
+  }
+  const loss: LossFn = (out, y, x) => lossFromRaw(teacher.raw(x), out, y);
+  return runTraining('distill', student, train, cfg, loss, { ...extra, cached: false }, await hashWeights(teacher));
+}
+
+export interface ChainResult {
+  assistant: RunRecord;
+  student: RunRecord;
+}
+
+/** Teacher → assistant → student (Mirzadeh et al.'s teacher assistant), as one call. */
+export async function distillChain(teacher: Module | Teacher, assistant: Module, student: Module, train: ArrayDataset, cfg: DistillConfig & { assistantConfig?: Partial<DistillConfig> }): Promise<ChainResult> {
+  const a = await distill(assistant, teacher, train, { ...cfg, name: 'assistant', ...cfg.assistantConfig });
+  const s = await distill(student, new Teacher(assistant), train, { ...cfg, name: cfg.name ?? 'student via assistant' });
+  assistant.train();
+  return { assistant: a, student: s };
+}
+
+/** Plain cross-entropy on the logits, exported for custom workflows. */
+export const hardLabelLoss: LossFn = (out, y) => tidy(() => softmaxCrossEntropy(logitsOf(out), y));
