@@ -9,3 +9,4 @@ export { createNodeDevice, SWIFTSHADER_ICD_PATHS } from './gpu/node.js';
 export { readIdxFile, loadCifar10, fashionMnistDataset, loadFashionMnist, loadMnistLike, fashionMnistDirs, FASHION_MNIST_DEBIAN_DIR } from './data/node-files.js';
 export { saveWeights, loadWeights } from './nn/node-weights.js';
 export { svgToPng, writeSweepOutputs, type SvgToPngOptions, type WriteSweepOptions } from './kd/node-report.js';
+export { ProgressBar } from './nn/progress.js';

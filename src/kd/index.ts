@@ -23,3 +23,5 @@ export {
   type TrainingCurvesOptions,
   type ComparisonEntry,
 } from './plots.js';
+export { SubclassCollapse, trainSubclassTeacher, distillSubclasses, type SubclassConfig, type SubclassDistillConfig } from './subclass-workflows.js';
+export { sweepDistillation, type DistillSweepOptions } from './distill-sweep.js';

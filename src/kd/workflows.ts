@@ -58,13 +58,23 @@ function makeOptimizer(params: Tensor[], cfg: TrainConfig): Optimizer {
   throw new Error(`kdgpu: optimizer must be 'adam', 'adamw', 'sgd' or a function, got '${String(o)}'`);
 }
 
-function checkConfig(op: string, cfg: TrainConfig): void {
+export function checkConfig(op: string, cfg: TrainConfig): void {
   if (!(Number.isInteger(cfg.epochs) && cfg.epochs >= 1)) throw new Error(`kdgpu: ${op}: epochs must be a positive integer, got ${String(cfg.epochs)}`);
   if (!cfg.test) throw new Error(`kdgpu: ${op}: a test set is required (config.test)`);
 }
 
 /** Fits `model` with `loss` and evaluates it: the shared body of every workflow. */
-async function runTraining(role: string, model: Module, train: ArrayDataset, cfg: TrainConfig, loss: LossFn | undefined, extra: Record<string, ConfigValue>, teacherHash?: string): Promise<RunRecord> {
+export async function runTraining(
+  role: string,
+  model: Module,
+  train: ArrayDataset,
+  cfg: TrainConfig,
+  loss: LossFn | undefined,
+  extra: Record<string, ConfigValue>,
+  teacherHash?: string,
+  /** Evaluated instead of `model` (e.g. a view that collapses subclass logits). */
+  evalModel: Module = model,
+): Promise<RunRecord> {
   const t0 = performance.now();
   const seed = cfg.seed ?? 0;
   const batchSize = cfg.batchSize ?? 256;
@@ -72,8 +82,8 @@ async function runTraining(role: string, model: Module, train: ArrayDataset, cfg
   const loader = new GpuLoader(train, { batchSize, shuffle: true, seed, dropLast: cfg.dropLast });
   const optimizer = makeOptimizer(model.parameters(), cfg);
   try {
-    const { history } = await fit(model, loader, { optimizer, epochs: cfg.epochs, loss, validation: cfg.validation, callbacks: cfg.callbacks, logEvery: cfg.logEvery });
-    const test = await evaluate(model, cfg.test);
+    const { history } = await fit(model, loader, { optimizer, epochs: cfg.epochs, loss, validation: cfg.validation, validationModel: evalModel, callbacks: cfg.callbacks, logEvery: cfg.logEvery });
+    const test = await evaluate(evalModel, cfg.test);
     const dataHash = await hashDataset(train);
     return {
       name: cfg.name ?? role,

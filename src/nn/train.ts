@@ -78,6 +78,8 @@ export interface FitOptions {
   scheduler?: LRScheduler;
   /** Evaluated after every epoch. */
   validation?: ArrayDataset;
+  /** Evaluated on `validation` instead of the trained model (e.g. a view of it). */
+  validationModel?: Module;
   /** Steps between loss readbacks for callbacks (0: only at epoch ends). Default 50. */
   logEvery?: number;
   callbacks?: TrainCallbacks[];
@@ -153,6 +155,9 @@ export async function fit(model: Module, loader: GpuLoader, opts: FitOptions): P
         });
       }
       if (opts.signal?.stopped) break;
+      // Let timers, signal handlers (Ctrl-C) and readback callbacks (progress) run between
+      // steps; recording a step does not wait for the GPU, so this costs microseconds.
+      await yieldToEventLoop();
     }
     const total = (await lossSum.data())[0];
     lossSum.dispose();
@@ -166,7 +171,7 @@ export async function fit(model: Module, loader: GpuLoader, opts: FitOptions): P
       imagesPerSecond: images / seconds,
       lr: opts.optimizer.lr,
     };
-    if (opts.validation) log.val = await evaluate(model, opts.validation);
+    if (opts.validation) log.val = await evaluate(opts.validationModel ?? model, opts.validation);
     history.push(log);
     if (opts.checkpoint) await opts.checkpoint(await checkpointBytes(model, opts.optimizer, loader, epoch, opts.scheduler), epoch);
     for (const cb of cbs) await cb.onEpochEnd?.(log);
@@ -292,4 +297,18 @@ export function restoreCheckpoint(bytes: Uint8Array, model: Module, optimizer: O
   setDropoutState(meta.dropout);
   if (scheduler && meta.schedulerEpoch !== null) scheduler.epoch = meta.schedulerEpoch;
   return meta.epoch;
+}
+
+/** A macrotask turn (setImmediate in Node, a MessageChannel message in browsers). */
+function yieldToEventLoop(): Promise<void> {
+  const g = globalThis as { setImmediate?: (f: () => void) => void };
+  if (g.setImmediate) return new Promise((r) => g.setImmediate!(r));
+  return new Promise((r) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => {
+      ch.port1.close();
+      r();
+    };
+    ch.port2.postMessage(null);
+  });
 }

@@ -1,0 +1,195 @@
+"""PyTorch side of the distillation benchmarks (bench/kd-parity.ts and bench/kd-pays.ts run the
+same recipes in kdgpu). CPU, float32, run with the Debian torch:
+
+    /usr/bin/python3 bench/kd_torch.py parity [--teacher bench/results/kd-parity-teacher.safetensors]
+    /usr/bin/python3 bench/kd_torch.py pays [--teacher assets/mnist-cnn-small-fashion.safetensors] [--train 1000] [--epochs 120]
+
+parity: Fashion-MNIST, the first 12,000 training images, the 10,000 test images, batch 256,
+  Adam 1e-3, T=4, alpha=0.5. A `mnist-cnn-teacher` trained 3 epochs by PyTorch (seeds 0-2) gives
+  the teacher-recipe accuracy; the teacher trained by kdgpu (its safetensors file) is then the
+  teacher of, per seed 0-2, 2 epochs each of: the scratch `mnist-mlp-student`, the KD student,
+  the assistant `mnist-cnn-ta` distilled from the teacher, the student distilled from the assistant.
+pays: a well-trained teacher, a 784-256-256-10 student on a small labelled transfer set (the
+  first --train images) for many epochs, KD (T=4, alpha=0.9) vs scratch from the same weights
+  and batches, seeds 0-2.
+Writes bench/results/kd-<mode>-torch.json. alpha weighs the distillation term:
+  loss = alpha * T^2 * KL(softmax(t/T) || softmax(s/T)) (batchmean) + (1 - alpha) * CE(s, y).
+"""
+import argparse
+import gzip
+import json
+import os
+import struct
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FMNIST = "/usr/share/datasets/fashion-mnist"
+
+
+def read_idx(path):
+    with (gzip.open if path.endswith(".gz") else open)(path, "rb") as f:
+        data = f.read()
+    ndim = data[3]
+    dims = struct.unpack(">" + "I" * ndim, data[4 : 4 + 4 * ndim])
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def fashion(split):
+    pre = "train" if split == "train" else "t10k"
+    x = read_idx(f"{FMNIST}/{pre}-images-idx3-ubyte.gz").astype(np.float32) / 255.0
+    y = read_idx(f"{FMNIST}/{pre}-labels-idx1-ubyte.gz").astype(np.int64)
+    return torch.from_numpy(x).reshape(-1, 1, 28, 28), torch.from_numpy(y)
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8 : 8 + n])
+    out = {}
+    for name, v in header.items():
+        if name == "__metadata__":
+            continue
+        s, e = v["data_offsets"]
+        assert v["dtype"] == "F32", (name, v["dtype"])
+        out[name] = torch.from_numpy(np.frombuffer(raw, dtype=np.float32, count=(e - s) // 4, offset=8 + n + s).copy()).reshape(v["shape"])
+    return out
+
+
+def mnist_cnn(filters, dropout, first_pool_stride):
+    s1 = 26
+    p1 = (s1 - 2) // first_pool_stride + 1
+    p2 = (p1 - 2 - 2) // 2 + 1
+    return nn.Sequential(
+        nn.Conv2d(1, filters[0], 3), nn.ReLU(), nn.MaxPool2d(2, stride=first_pool_stride),
+        nn.Conv2d(filters[0], filters[1], 3), nn.ReLU(), nn.MaxPool2d(2, 2),
+        nn.Flatten(), nn.Dropout(dropout), nn.Linear(filters[1] * p2 * p2, 128), nn.ReLU(), nn.Dropout(dropout), nn.Linear(128, 10),
+    )
+
+
+MODELS = {
+    "mnist-cnn-teacher": lambda: mnist_cnn((32, 64), 0.5, 1),
+    "mnist-cnn-ta": lambda: mnist_cnn((16, 32), 0.25, 1),
+    "mnist-cnn-small": lambda: mnist_cnn((32, 64), 0.5, 2),
+    "mnist-mlp-student": lambda: nn.Sequential(nn.Flatten(), nn.Linear(784, 784), nn.ReLU(), nn.Linear(784, 784), nn.ReLU(), nn.Linear(784, 10)),
+    "mlp-256": lambda: nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10)),
+}
+
+
+def build(name, seed):
+    torch.manual_seed(seed)
+    return MODELS[name]()
+
+
+@torch.no_grad()
+def logits_of(model, x, batch=1000):
+    model.eval()
+    return torch.cat([model(x[i : i + batch]) for i in range(0, len(x), batch)])
+
+
+def accuracy(model, x, y):
+    return (logits_of(model, x).argmax(1) == y).float().mean().item()
+
+
+def kd_loss(s, t_logits, y, T, alpha):
+    kl = F.kl_div(F.log_softmax(s / T, 1), F.softmax(t_logits / T, 1), reduction="batchmean") * T * T
+    return alpha * kl + (1 - alpha) * F.cross_entropy(s, y)
+
+
+def train(model, x, y, epochs, seed, batch=256, teacher=None, T=4.0, alpha=0.5, test=None, curve_every=0):
+    """Adam 1e-3; a seeded shuffle; the teacher (if any) runs in eval mode on each batch."""
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    g = torch.Generator().manual_seed(seed)
+    curve = []
+    if teacher is not None:
+        teacher.eval()
+    for epoch in range(1, epochs + 1):
+        model.train()
+        perm = torch.randperm(len(x), generator=g)
+        for i in range(0, len(x), batch):
+            idx = perm[i : i + batch]
+            s = model(x[idx])
+            if teacher is None:
+                loss = F.cross_entropy(s, y[idx])
+            else:
+                with torch.no_grad():
+                    t = teacher(x[idx])
+                loss = kd_loss(s, t, y[idx], T, alpha)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        if curve_every and test is not None and (epoch % curve_every == 0 or epoch == epochs):
+            curve.append({"epoch": epoch, "accuracy": accuracy(model, *test)})
+    return curve
+
+
+def parity(args):
+    xtr, ytr = fashion("train")
+    xte, yte = fashion("test")
+    xtr, ytr = xtr[:12000], ytr[:12000]
+    out = {"engine": f"pytorch {torch.__version__} cpu ({torch.get_num_threads()} threads)", "recipe": "parity", "teacherRecipe": [], "runs": []}
+    for seed in (0, 1, 2):
+        t0 = time.time()
+        m = build("mnist-cnn-teacher", seed)
+        train(m, xtr, ytr, 3, seed)
+        out["teacherRecipe"].append({"seed": seed, "accuracy": accuracy(m, xte, yte), "seconds": time.time() - t0})
+        print("torch teacher recipe", out["teacherRecipe"][-1], flush=True)
+    teacher = build("mnist-cnn-teacher", 0)
+    teacher.load_state_dict(read_safetensors(args.teacher))
+    out["kdgpuTeacherAccuracy"] = accuracy(teacher, xte, yte)
+    print("kdgpu teacher in torch", out["kdgpuTeacherAccuracy"], flush=True)
+    for seed in (0, 1, 2):
+        for role, name, t in [("scratch", "mnist-mlp-student", None), ("kd", "mnist-mlp-student", teacher), ("assistant", "mnist-cnn-ta", teacher)]:
+            t0 = time.time()
+            m = build(name, seed)
+            train(m, xtr, ytr, 2, seed, teacher=t, T=4.0, alpha=0.5)
+            out["runs"].append({"seed": seed, "role": role, "accuracy": accuracy(m, xte, yte), "seconds": time.time() - t0})
+            print(out["runs"][-1], flush=True)
+            if role == "assistant":
+                assistant = m
+        t0 = time.time()
+        m = build("mnist-mlp-student", seed)
+        train(m, xtr, ytr, 2, seed, teacher=assistant, T=4.0, alpha=0.5)
+        out["runs"].append({"seed": seed, "role": "student-via-assistant", "accuracy": accuracy(m, xte, yte), "seconds": time.time() - t0})
+        print(out["runs"][-1], flush=True)
+    return out
+
+
+def pays(args):
+    xtr, ytr = fashion("train")
+    xte, yte = fashion("test")
+    xtr, ytr = xtr[: args.train], ytr[: args.train]
+    teacher = build("mnist-cnn-small", 0)
+    teacher.load_state_dict(read_safetensors(args.teacher))
+    out = {"engine": f"pytorch {torch.__version__} cpu", "recipe": "pays", "train": args.train, "epochs": args.epochs, "T": 4.0, "alpha": 0.9,
+           "teacherAccuracy": accuracy(teacher, xte, yte), "runs": []}
+    print("teacher", out["teacherAccuracy"], flush=True)
+    curve_test = (xte[:2000], yte[:2000])
+    for seed in (0, 1, 2):
+        for role in ("scratch", "kd"):
+            t0 = time.time()
+            m = build("mlp-256", 100 + seed)
+            curve = train(m, xtr, ytr, args.epochs, seed, teacher=teacher if role == "kd" else None, T=4.0, alpha=0.9, test=curve_test, curve_every=10)
+            out["runs"].append({"seed": seed, "role": role, "accuracy": accuracy(m, xte, yte), "seconds": time.time() - t0, "curve": curve})
+            print({k: v for k, v in out["runs"][-1].items() if k != "curve"}, flush=True)
+    return out
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser()
+    p.add_argument("mode", choices=["parity", "pays"])
+    p.add_argument("--teacher")
+    p.add_argument("--train", type=int, default=1000)
+    p.add_argument("--epochs", type=int, default=120)
+    a = p.parse_args()
+    a.teacher = a.teacher or os.path.join(ROOT, "bench/results/kd-parity-teacher.safetensors" if a.mode == "parity" else "assets/mnist-cnn-small-fashion.safetensors")
+    res = parity(a) if a.mode == "parity" else pays(a)
+    path = os.path.join(ROOT, f"bench/results/kd-{a.mode}-torch.json")
+    with open(path, "w") as f:
+        json.dump(res, f, indent=1)
+    print("wrote", path)

@@ -1,0 +1,6 @@
+/** The subcommands: adding one is a file exporting a `() => Command` default and one line here. */
+export { default as info } from './info.js';
+export { default as summary } from './summary.js';
+export { default as train } from './train.js';
+export { default as evaluate } from './eval.js';
+export { default as bench } from './bench.js';

@@ -1,0 +1,90 @@
+/**
+ * `kdgpu eval`: a trained model's accuracy on a test set, per class, macro F1 and the confusion
+ * matrix. The model comes from --model / --model-spec, or from the weights' metadata when they
+ * were written by `kdgpu train`.
+ *
+ * JSON: { model, weights, dataset, count, classes, classNames, loss (mean cross-entropy),
+ *         accuracy, macroF1, perClassAccuracy (null for a class with no samples),
+ *         confusion (confusion[true][predicted], counts), rocAuc (two classes only), seconds }
+ */
+import { Command } from 'commander';
+import { evaluate } from '../nn/train.js';
+import { DATASET_NAMES, firstN, loadSplit, resolveDataset } from './datasets.js';
+import { initGpu } from './gpu.js';
+import { checkInputs, loadInto, readWeightsFile, resolveModel } from './model-source.js';
+import { jsonOption, positiveInt } from './options.js';
+import { Reporter } from './output.js';
+
+interface EvalOptions {
+  model?: string;
+  modelSpec?: string;
+  weights: string;
+  dataset: string;
+  testSize?: number;
+  batch: number;
+  json?: boolean;
+}
+
+/** The confusion matrix as text: rows are true classes, columns predicted ones. */
+export function formatConfusion(confusion: number[][], names: string[]): string {
+  const w = Math.max(3, ...confusion.flat().map((v) => String(v).length));
+  const label = (i: number) => `${i} ${names[i] ?? ''}`.trimEnd();
+  const lw = Math.max('true \\ predicted'.length, ...confusion.map((_, i) => label(i).length));
+  const head = `${'true \\ predicted'.padEnd(lw)} ${confusion.map((_, j) => String(j).padStart(w)).join(' ')}`;
+  return [head, ...confusion.map((row, i) => `${label(i).padEnd(lw)} ${row.map((v) => String(v).padStart(w)).join(' ')}`)].join('\n');
+}
+
+async function evalAction(o: EvalOptions, cmd: Command): Promise<void> {
+  const out = new Reporter(Boolean(o.json));
+  const t0 = performance.now();
+  const weights = readWeightsFile(o.weights);
+  const src = resolveModel(o, weights.metadata);
+  const ds = resolveDataset(o.dataset);
+  const test = firstN(loadSplit(ds, 'test'), o.testSize, '--test-size', `${ds.name} test set`);
+  checkInputs(src, test, ds.name);
+  await initGpu(cmd);
+  const model = src.build();
+  loadInto(model, src, weights);
+  const m = await evaluate(model, test, { batchSize: o.batch });
+  const classes = m.perClassAccuracy.length;
+  const names = ds.classNames.length === classes ? ds.classNames : Array.from({ length: classes }, (_, i) => String(i));
+  out.result({
+    model: src.name,
+    weights: o.weights,
+    dataset: ds.name,
+    count: m.count,
+    classes,
+    classNames: names,
+    loss: m.loss,
+    accuracy: m.accuracy,
+    macroF1: m.macroF1,
+    perClassAccuracy: m.perClassAccuracy,
+    confusion: m.confusion,
+    ...(m.rocAuc === undefined ? {} : { rocAuc: m.rocAuc }),
+    seconds: (performance.now() - t0) / 1000,
+  });
+  const nw = Math.max(...names.map((n) => n.length));
+  out.say(
+    [
+      `${src.name} on ${m.count} ${ds.name} test images`,
+      `accuracy ${m.accuracy.toFixed(4)}   macro F1 ${m.macroF1.toFixed(4)}   loss ${m.loss.toFixed(4)}${m.rocAuc === undefined ? '' : `   ROC-AUC ${m.rocAuc.toFixed(4)}`}`,
+      'per-class accuracy',
+      ...m.perClassAccuracy.map((a, i) => `  ${String(i).padStart(2)} ${names[i].padEnd(nw)}  ${Number.isNaN(a) ? '—' : a.toFixed(4)}`),
+      'confusion matrix',
+      formatConfusion(m.confusion, names),
+    ].join('\n'),
+  );
+}
+
+export default function evalCommand(): Command {
+  return new Command('eval')
+    .description('evaluate trained weights on a test set: accuracy, per-class accuracy, macro F1, confusion matrix')
+    .requiredOption('--weights <file>', 'weights (safetensors), e.g. from `kdgpu train --out`')
+    .option('--model <name>', 'built-in model (default: the one named in the weights file)')
+    .option('--model-spec <file>', 'a JSON model spec (default: the one stored in the weights file)')
+    .option('--dataset <name|path>', `${DATASET_NAMES.join(', ')}, or a folder of IDX files or CIFAR-10 batches`, 'fashion-mnist')
+    .option('--test-size <n>', 'evaluate on the first n test images (default: all)', positiveInt)
+    .option('--batch <n>', 'images per forward pass', positiveInt, 500)
+    .addOption(jsonOption())
+    .action((opts: EvalOptions, cmd: Command) => evalAction(opts, cmd));
+}

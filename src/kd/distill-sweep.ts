@@ -1,0 +1,43 @@
+/**
+ * Distillation sweeps: one `distill` run per grid point and seed, e.g. T over T_GRID at
+ * alpha 0.5, or alpha over ALPHA_GRID. Grid keys are DistillConfig fields (temperature, alpha,
+ * labelTemperature, …); each run's student is built fresh from its seed, so runs of one seed
+ * start from the same weights and see the same batches. The teacher's logits are computed once
+ * (the cache) and reused by every run.
+ */
+import type { ArrayDataset } from '../data/dataset.js';
+import type { Module } from '../nn/module.js';
+import { runSweep, type Grid, type SweepResult } from './sweep.js';
+import type { Teacher } from './teacher.js';
+import type { ConfigValue, RunRecord } from './types.js';
+import { distill, type DistillConfig } from './workflows.js';
+
+const SWEEPABLE = new Set(['temperature', 'alpha', 'labelTemperature', 'epochs', 'lr', 'batchSize']);
+
+export interface DistillSweepOptions {
+  grid: Grid;
+  seeds?: number[];
+  /** A fresh student for a seed (same seed → same initial weights). */
+  student: (seed: number) => Module;
+  teacher: Module | Teacher;
+  train: ArrayDataset;
+  /** Everything not swept (the grid's values override these). */
+  config: Omit<DistillConfig, 'temperature'> & { temperature?: number };
+  onRun?: (r: RunRecord, i: number, total: number) => void;
+}
+
+export function sweepDistillation(opts: DistillSweepOptions): Promise<SweepResult> {
+  for (const k of Object.keys(opts.grid)) {
+    if (!SWEEPABLE.has(k)) throw new Error(`kdgpu: sweepDistillation: cannot sweep '${k}'; sweepable keys: ${[...SWEEPABLE].join(', ')}`);
+  }
+  return runSweep({
+    grid: opts.grid,
+    seeds: opts.seeds,
+    onRun: opts.onRun,
+    run: (point: Record<string, ConfigValue>, seed: number) => {
+      const name = [...Object.entries(point).map(([k, v]) => `${k === 'temperature' ? 'T' : k}=${String(v)}`), `seed=${seed}`].join(' ');
+      const cfg = { ...opts.config, ...point, seed, name } as DistillConfig;
+      return distill(opts.student(seed), opts.teacher, opts.train, cfg);
+    },
+  });
+}

@@ -1,0 +1,205 @@
+/**
+ * The `kdgpu` command line, driven through its real bin as child processes (from the sources:
+ * KDGPU_CLI_FROM_SOURCE=1, so a stale dist/ build cannot hide a change).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+
+const BIN = fileURLToPath(new URL('../bin/kdgpu.mjs', import.meta.url));
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function start(args: string[]): ChildProcess {
+  return spawn(process.execPath, [BIN, ...args], { env: { ...process.env, KDGPU_CLI_FROM_SOURCE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function finish(child: ChildProcess): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  return new Promise((done) => child.on('close', (code, signal) => done({ code, signal, stdout, stderr })));
+}
+
+const kdgpu = (...args: string[]) => finish(start(args));
+
+/**
+ * Our own stderr lines: without Dawn's adapter-probe warning (printed by its native code when it
+ * looks at, and skips, Mesa's lavapipe driver), which ends in a C++ "at Function (file.cpp:N)".
+ */
+function ownLines(stderr: string): string[] {
+  return stderr
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .filter((l) => !/^Warning: Vulkan |^ - While initializing adapter|^\s+at \w+ \(.*\.(cpp|h|mm):\d+\)$/.test(l));
+}
+
+/** A user error: non-zero exit, a short message, no JavaScript stack. */
+function expectCleanError(r: Run, pattern: RegExp, maxLines = 1): void {
+  const lines = ownLines(r.stderr);
+  expect(r.code, r.stderr).to.be.a('number').and.not.equal(0);
+  expect(lines.length, r.stderr).to.be.within(1, maxLines);
+  expect(lines[0]).to.match(pattern);
+  for (const l of lines) expect(l, 'stack trace line').not.to.match(/^\s+at |\.(ts|js|mjs):\d+:\d+/);
+  expect(r.stdout).to.equal('');
+}
+
+const TINY_SPEC = {
+  name: 'tiny-mlp',
+  inputShape: [1, 28, 28],
+  layers: [{ type: 'flatten' }, { type: 'linear', out: 32 }, { type: 'relu' }, { type: 'linear', out: 10 }],
+};
+
+describe('kdgpu CLI', function () {
+  this.timeout(120_000);
+  let dir: string;
+  let spec: string;
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'kdgpu-cli-'));
+    spec = join(dir, 'tiny.json');
+    writeFileSync(spec, JSON.stringify(TINY_SPEC));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('has --help for every subcommand', async () => {
+    const subs = ['info', 'summary', 'train', 'eval', 'bench'];
+    const runs = await Promise.all([kdgpu('--help'), ...subs.map((s) => kdgpu(s, '--help'))]);
+    for (const s of subs) expect(runs[0].stdout).to.include(s);
+    runs.slice(1).forEach((r, i) => {
+      expect(r.code).to.equal(0);
+      expect(r.stdout).to.include(`Usage: kdgpu ${subs[i]}`);
+      expect(r.stdout).to.include('--json');
+    });
+  });
+
+  it('summary --json gives the teacher\'s parameters and profiler FLOPs', async () => {
+    const r = await kdgpu('summary', 'mnist-cnn-teacher', '--json');
+    expect(r.code, r.stderr).to.equal(0);
+    const s = JSON.parse(r.stdout);
+    expect(s.model).to.equal('mnist-cnn-teacher');
+    expect(s.inputShape).to.deep.equal([1, 28, 28]);
+    expect(s.params).to.equal(1011466);
+    expect(s.trainableParams).to.equal(1011466);
+    expect(s.flops).to.equal(11021029);
+    expect(s.layers).to.have.length(12);
+    expect(s.layers[0]).to.include({ name: '0', type: 'Conv2d', params: 320 });
+  });
+
+  it('info --json describes the adapter', async () => {
+    const r = await kdgpu('info', '--json');
+    expect(r.code, r.stderr).to.equal(0);
+    const info = JSON.parse(r.stdout);
+    expect(info.software).to.be.a('boolean');
+    expect(info.features).to.be.an('array');
+    expect(info.limits.maxBufferSize).to.be.a('number');
+  });
+
+  it('bench --json lists the benchmarks', async () => {
+    const r = await kdgpu('bench', '--json');
+    expect(r.code, r.stderr).to.equal(0);
+    const names = JSON.parse(r.stdout).benchmarks.map((b: { name: string }) => b.name);
+    expect(names).to.include.members(['matmul', 'cnn']);
+  });
+
+  describe('train then eval', () => {
+    let weights: string;
+    let trained: { history: { epoch: number; loss: number }[]; test: { accuracy: number; count: number }; out: string };
+
+    before(async () => {
+      weights = join(dir, 'student.safetensors');
+      const r = await kdgpu('train', '--model', 'mnist-mlp-student', '--train-size', '512', '--test-size', '500', '--epochs', '1', '--out', weights, '--json');
+      expect(r.code, r.stderr).to.equal(0);
+      trained = JSON.parse(r.stdout);
+    });
+
+    it('train --json reports history and test metrics, and writes the weights', () => {
+      expect(trained.history.map((h) => h.epoch)).to.deep.equal([1]);
+      expect(trained.history[0].loss).to.be.a('number');
+      expect(trained.test.count).to.equal(500);
+      expect(trained.test.accuracy).to.be.within(0, 1);
+      expect(trained.out).to.equal(weights);
+      expect(existsSync(weights)).to.equal(true);
+    });
+
+    it('eval --json reads them back (the model named by the file)', async () => {
+      const r = await kdgpu('eval', '--weights', weights, '--test-size', '500', '--json');
+      expect(r.code, r.stderr).to.equal(0);
+      const m = JSON.parse(r.stdout);
+      expect(m.model).to.equal('mnist-mlp-student');
+      expect(m.count).to.equal(500);
+      expect(m.accuracy).to.be.within(0, 1);
+      expect(m.accuracy).to.be.closeTo(trained.test.accuracy, 1e-9);
+      expect(m.perClassAccuracy).to.have.length(10);
+      expect(m.confusion.flat().reduce((a: number, b: number) => a + b, 0)).to.equal(500);
+      expect(m.macroF1).to.be.within(0, 1);
+    });
+
+    it('rejects weights of a different model, naming the parameters', async () => {
+      const r = await kdgpu('eval', '--weights', weights, '--model', 'mnist-cnn-teacher', '--test-size', '10');
+      expectCleanError(r, /^kdgpu: .*student\.safetensors does not fit this model.*'?0\.weight/);
+    });
+  });
+
+  it('gives one clean line for each user error', async () => {
+    const corrupt = join(dir, 'corrupt.safetensors');
+    writeFileSync(corrupt, 'this is not a safetensors file');
+    const badSpec = join(dir, 'bad-spec.json');
+    writeFileSync(badSpec, JSON.stringify({ inputShape: [1, 28, 28], layers: [{ type: 'flatten' }, { type: 'conv2d', out: 4, kernel: 3 }] }));
+    const cases: [string[], RegExp][] = [
+      [['summary', 'no-such-model'], /^kdgpu: unknown model 'no-such-model'; built-in models: .*mnist-cnn-teacher/],
+      [['train', '--model', 'no-such-model'], /^kdgpu: unknown model 'no-such-model'/],
+      [['eval', '--weights', join(dir, 'missing.safetensors'), '--model', 'mnist-mlp-student'], /^kdgpu: weights file .*missing\.safetensors does not exist$/],
+      [['eval', '--weights', corrupt, '--model', 'mnist-mlp-student'], /^kdgpu: .*corrupt\.safetensors: header length/],
+      [['train', '--model', 'mnist-mlp-student', '--epochs', 'abc'], /^error: option '--epochs <n>' argument 'abc' is invalid\. Expected a positive integer\.$/],
+      [['train', '--model', 'mnist-mlp-student', '--dataset', join(dir, 'no-such-folder')], /^kdgpu: dataset '.*no-such-folder' is neither one of fashion-mnist, mnist, cifar10 nor an existing folder$/],
+      [['train', '--model', 'mnist-mlp-student', '--optimizer', 'rmsprop'], /^error: option '--optimizer <name>' argument 'rmsprop' is invalid\. Allowed choices are adam, adamw, sgd\.$/],
+      [['train', '--model-spec', badSpec], /^kdgpu: model spec .*bad-spec\.json: layers\[1\] \(conv2d\): needs a \[C, H, W\] input, got \[784\]$/],
+      [['train', '--model', 'mnist-mlp-student', '--resume', corrupt], /^kdgpu: .*corrupt\.safetensors: header length/],
+      [['bench', 'no-such-bench'], /^kdgpu: unknown benchmark 'no-such-bench'; benchmarks: .*matmul/],
+    ];
+    const runs = await Promise.all(cases.map(([args]) => kdgpu(...args)));
+    runs.forEach((r, i) => expectCleanError(r, cases[i][1]));
+  });
+
+  it('says clearly when MNIST\'s training files are missing', async function () {
+    const r = await kdgpu('train', '--model', 'mnist-mlp-student', '--dataset', 'mnist', '--epochs', '1');
+    if (r.code === 0) this.skip(); // a machine that has them
+    expectCleanError(r, /^kdgpu: MNIST \(train\) not found; looked in /, 2);
+  });
+
+  it('stops on Ctrl-C with a checkpoint that --resume continues', async () => {
+    const ckpt = join(dir, 'run.ckpt.safetensors');
+    const common = ['--model-spec', spec, '--train-size', '256', '--test-size', '100', '--batch', '64', '--checkpoint', ckpt, '--json'];
+    const child = start(['train', ...common, '--epochs', '100000']);
+    const running = finish(child);
+    const killer = setTimeout(() => child.kill('SIGKILL'), 90_000); // never hang the suite
+    while (!existsSync(ckpt) && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGINT');
+    const r = await running;
+    clearTimeout(killer);
+    expect(r.code, r.stderr).to.equal(130);
+    expect(r.stderr).to.include('--resume');
+    const stopped = JSON.parse(r.stdout);
+    expect(stopped.stopReason).to.equal('signal');
+    expect(stopped.checkpoint).to.equal(ckpt);
+    const done = stopped.history.length;
+    expect(done).to.be.at.least(1);
+
+    const resumed = await kdgpu('train', ...common, '--epochs', String(done + 1), '--resume', ckpt);
+    expect(resumed.code, resumed.stderr).to.equal(0);
+    const res = JSON.parse(resumed.stdout);
+    expect(res.history.map((h: { epoch: number }) => h.epoch)).to.deep.equal([done + 1]);
+    expect(res.stopReason).to.equal('epochs');
+    expect(res.test.accuracy).to.be.within(0, 1);
+  });
+});
