@@ -104,6 +104,16 @@ export const MODELS: Record<string, ModelInfo> = {
       return new Sequential(new Flatten(), new Linear(784, 784, l), new ReLU(), new Linear(784, 784, l), new ReLU(), new Linear(784, o.classes ?? 10, l));
     },
   },
+  'hinton-mlp-teacher': {
+    name: 'hinton-mlp-teacher',
+    inputShape: [1, 28, 28],
+    description: "784 → 1200 relu → dropout → 1200 relu → dropout → 10 (Hinton et al. 2015's MNIST teacher; dropout .3 by default)",
+    build: (o = {}) => {
+      const l = { rng: new Random(o.seed ?? 0), init: o.init ?? 'pytorch' };
+      const p = o.dropout ?? 0.3;
+      return new Sequential(new Flatten(), new Linear(784, 1200, l), new ReLU(), new Dropout(p), new Linear(1200, 1200, l), new ReLU(), new Dropout(p), new Linear(1200, o.classes ?? 10, l));
+    },
+  },
   'mnist-cnn-ensemble-member': {
     name: 'mnist-cnn-ensemble-member',
     inputShape: [1, 28, 28],
