@@ -106,6 +106,13 @@ describe('kd teachers, cache and workflows', function () {
     expect(e.hit, 'other data misses').to.equal(false);
     expect(e.dataHash).to.not.equal(a.dataHash);
     expect((await cache.get(teacher, train)).hit).to.equal(true);
+    // Views with the same weights but another forward pass get their own entries.
+    const inner = mlp(16, 6, 20);
+    const [a1, a2] = [new kd.Teacher(new kd.SubclassCollapse(inner, 10, 2, 'logsumexp')), new kd.Teacher(new kd.SubclassCollapse(inner, 10, 2, 'notebook'))];
+    const k1 = await cache.key(a1, train);
+    const k2 = await cache.key(a2, train);
+    expect(k1.teacherHash).to.equal(k2.teacherHash);
+    expect(k1.key, 'collapse mode is part of the key').to.not.equal(k2.key);
     cache.clear();
   });
 

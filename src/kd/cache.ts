@@ -32,7 +32,10 @@ export class TeacherCache {
 
   async key(teacher: Teacher, data: ArrayDataset, transform: unknown = null): Promise<{ key: string; teacherHash: string; dataHash: string }> {
     const [teacherHash, dataHash] = await Promise.all([hashWeights(teacher), hashDataset(data)]);
-    const key = await hashParts([teacherHash, dataHash, stableJson({ transform, combine: teacher.combine, members: teacher.size })]);
+    // The module tree's descriptions too: views that change the forward pass without weights of
+    // their own (e.g. a subclass collapse mode) must not share an entry.
+    const structure = teacher.namedModules().map(([n, m]) => `${n}=${m.describe()}`);
+    const key = await hashParts([teacherHash, dataHash, stableJson({ transform, combine: teacher.combine, members: teacher.size, structure })]);
     return { key, teacherHash, dataHash };
   }
 

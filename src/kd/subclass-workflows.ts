@@ -26,6 +26,9 @@ export class SubclassCollapse extends Module {
     super();
     this.registerModule('inner', inner);
   }
+  override describe(): string {
+    return `SubclassCollapse(C=${this.classes}, S=${this.subclasses}, ${this.mode})`;
+  }
   forward(x: Tensor): ModuleOutput {
     return collapseSubclassLogits(logitsOf(this.inner.forward(x)), this.classes, this.subclasses, this.mode);
   }
