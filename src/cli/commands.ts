@@ -4,3 +4,6 @@ export { default as summary } from './summary.js';
 export { default as train } from './train.js';
 export { default as evaluate } from './eval.js';
 export { default as bench } from './bench.js';
+export { default as distill } from './distill.js';
+export { default as sweep } from './sweep.js';
+export { default as demo } from './demo.js';

@@ -25,3 +25,4 @@ export {
 } from './plots.js';
 export { SubclassCollapse, trainSubclassTeacher, distillSubclasses, type SubclassConfig, type SubclassDistillConfig } from './subclass-workflows.js';
 export { sweepDistillation, type DistillSweepOptions } from './distill-sweep.js';
+export * from './transfer-recipe.js';
