@@ -6,7 +6,7 @@
  * seeds 0-2 (kd.runTransferRecipe). Accuracy curves on the first 2,000 test images every 10
  * epochs (as the PyTorch side), final accuracy on the 10,000 test images.
  *
- *   npx tsx bench/kd-pays.ts [--teacher assets/mnist-cnn-small-fashion.safetensors] [--train 1000] [--epochs 120]
+ *   npx tsx bench/kd-pays.ts [--teacher assets/fashion-teacher.safetensors] [--train 1000] [--epochs 120]
  *                            [--seeds 0,1,2] [--test 10000] [--curve-every 10] [--out bench/results/kd-pays-kdgpu.json]
  *   /usr/bin/python3 bench/kd_torch.py pays [--teacher FILE] [--train 1000] [--epochs 120]
  *   npx tsx bench/kd-report.ts pays
@@ -38,7 +38,7 @@ function intArg(name: string, def: number): number {
   return v;
 }
 
-const TEACHER = arg('teacher', 'assets/mnist-cnn-small-fashion.safetensors');
+const TEACHER = arg('teacher', 'assets/fashion-teacher.safetensors');
 const OUT = arg('out', 'bench/results/kd-pays-kdgpu.json');
 const trainCount = intArg('train', TRANSFER_RECIPE.trainCount);
 const epochs = intArg('epochs', TRANSFER_RECIPE.epochs);

@@ -2,7 +2,7 @@
 same recipes in kdgpu). CPU, float32, run with the Debian torch:
 
     /usr/bin/python3 bench/kd_torch.py parity [--teacher bench/results/kd-parity-teacher.safetensors]
-    /usr/bin/python3 bench/kd_torch.py pays [--teacher assets/mnist-cnn-small-fashion.safetensors] [--train 1000] [--epochs 120]
+    /usr/bin/python3 bench/kd_torch.py pays [--teacher assets/fashion-teacher.safetensors] [--train 1000] [--epochs 120]
 
 parity: Fashion-MNIST, the first 12,000 training images, the 10,000 test images, batch 256,
   Adam 1e-3, T=4, alpha=0.5. A `mnist-cnn-teacher` trained 3 epochs by PyTorch (seeds 0-2) gives
@@ -46,11 +46,12 @@ def fashion(split):
     return torch.from_numpy(x).reshape(-1, 1, 28, 28), torch.from_numpy(y)
 
 
-def read_safetensors(path):
+def read_safetensors(path, with_meta=False):
     with open(path, "rb") as f:
         raw = f.read()
     n = struct.unpack("<Q", raw[:8])[0]
     header = json.loads(raw[8 : 8 + n])
+    meta = header.get("__metadata__", {})
     out = {}
     for name, v in header.items():
         if name == "__metadata__":
@@ -58,7 +59,7 @@ def read_safetensors(path):
         s, e = v["data_offsets"]
         assert v["dtype"] == "F32", (name, v["dtype"])
         out[name] = torch.from_numpy(np.frombuffer(raw, dtype=np.float32, count=(e - s) // 4, offset=8 + n + s).copy()).reshape(v["shape"])
-    return out
+    return (out, meta) if with_meta else out
 
 
 def mnist_cnn(filters, dropout, first_pool_stride):
@@ -77,6 +78,7 @@ MODELS = {
     "mnist-cnn-ta": lambda: mnist_cnn((16, 32), 0.25, 1),
     "mnist-cnn-small": lambda: mnist_cnn((32, 64), 0.5, 2),
     "mnist-mlp-student": lambda: nn.Sequential(nn.Flatten(), nn.Linear(784, 784), nn.ReLU(), nn.Linear(784, 784), nn.ReLU(), nn.Linear(784, 10)),
+    "hinton-mlp-teacher": lambda: nn.Sequential(nn.Flatten(), nn.Linear(784, 1200), nn.ReLU(), nn.Dropout(0.3), nn.Linear(1200, 1200), nn.ReLU(), nn.Dropout(0.3), nn.Linear(1200, 10)),
     "mlp-256": lambda: nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10)),
 }
 
@@ -164,8 +166,9 @@ def pays(args):
     xtr, ytr = fashion("train")
     xte, yte = fashion("test")
     xtr, ytr = xtr[: args.train], ytr[: args.train]
-    teacher = build("mnist-cnn-small", 0)
-    teacher.load_state_dict(read_safetensors(args.teacher))
+    state, meta = read_safetensors(args.teacher, with_meta=True)
+    teacher = build(meta.get("kdgpu.model", "mnist-cnn-small"), 0)
+    teacher.load_state_dict(state)
     out = {"engine": f"pytorch {torch.__version__} cpu", "recipe": "pays", "train": args.train, "epochs": args.epochs, "T": 4.0, "alpha": 0.9,
            "teacherAccuracy": accuracy(teacher, xte, yte), "runs": []}
     print("teacher", out["teacherAccuracy"], flush=True)
@@ -187,7 +190,7 @@ if __name__ == "__main__":
     p.add_argument("--train", type=int, default=1000)
     p.add_argument("--epochs", type=int, default=120)
     a = p.parse_args()
-    a.teacher = a.teacher or os.path.join(ROOT, "bench/results/kd-parity-teacher.safetensors" if a.mode == "parity" else "assets/mnist-cnn-small-fashion.safetensors")
+    a.teacher = a.teacher or os.path.join(ROOT, "bench/results/kd-parity-teacher.safetensors" if a.mode == "parity" else "assets/fashion-teacher.safetensors")
     res = parity(a) if a.mode == "parity" else pays(a)
     path = os.path.join(ROOT, f"bench/results/kd-{a.mode}-torch.json")
     with open(path, "w") as f:
