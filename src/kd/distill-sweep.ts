@@ -34,10 +34,15 @@ export function sweepDistillation(opts: DistillSweepOptions): Promise<SweepResul
     grid: opts.grid,
     seeds: opts.seeds,
     onRun: opts.onRun,
-    run: (point: Record<string, ConfigValue>, seed: number) => {
+    run: async (point: Record<string, ConfigValue>, seed: number) => {
       const name = [...Object.entries(point).map(([k, v]) => `${k === 'temperature' ? 'T' : k}=${String(v)}`), `seed=${seed}`].join(' ');
       const cfg = { ...opts.config, ...point, seed, name } as DistillConfig;
-      return distill(opts.student(seed), opts.teacher, opts.train, cfg);
+      const student = opts.student(seed);
+      try {
+        return await distill(student, opts.teacher, opts.train, cfg);
+      } finally {
+        student.dispose(); // a sweep keeps records, not models: its GPU memory stays flat over the runs
+      }
     },
   });
 }

@@ -46,6 +46,8 @@ export interface TrainConfig {
   name?: string;
   /** Extra config values to record (model names, …). */
   record?: Record<string, ConfigValue>;
+  /** Set `stopped` to end training after the current step (a Stop button, Ctrl-C); the run is still evaluated. */
+  signal?: { stopped: boolean };
 }
 
 function makeOptimizer(params: Tensor[], cfg: TrainConfig): Optimizer {
@@ -82,7 +84,7 @@ export async function runTraining(
   const loader = new GpuLoader(train, { batchSize, shuffle: true, seed, dropLast: cfg.dropLast });
   const optimizer = makeOptimizer(model.parameters(), cfg);
   try {
-    const { history } = await fit(model, loader, { optimizer, epochs: cfg.epochs, loss, validation: cfg.validation, validationModel: evalModel, callbacks: cfg.callbacks, logEvery: cfg.logEvery });
+    const { history } = await fit(model, loader, { optimizer, epochs: cfg.epochs, loss, validation: cfg.validation, validationModel: evalModel, callbacks: cfg.callbacks, logEvery: cfg.logEvery, signal: cfg.signal });
     const test = await evaluate(evalModel, cfg.test);
     const dataHash = await hashDataset(train);
     return {
