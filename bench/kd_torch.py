@@ -2,7 +2,10 @@
 same recipes in kdgpu). CPU, float32, run with the Debian torch:
 
     /usr/bin/python3 bench/kd_torch.py parity [--teacher bench/results/kd-parity-teacher.safetensors]
-    /usr/bin/python3 bench/kd_torch.py pays [--teacher assets/fashion-teacher.safetensors] [--train 1000] [--epochs 120]
+    /usr/bin/python3 bench/kd_torch.py pays [--teacher assets/fashion-teacher.safetensors] [--train 1000] [--epochs 120] [--out FILE]
+    /usr/bin/python3 bench/kd_torch.py teacher [--model mnist-cnn-teacher] [--epochs 5] [--out bench/results/pays-teacher.safetensors]
+      trains a teacher on all 60,000 training images (Adam 1e-3, batch 128, seed 0) and writes it
+      as a kdgpu weights file (PyTorch state_dict names, metadata kdgpu.model), which both engines load
 
 parity: Fashion-MNIST, the first 12,000 training images, the 10,000 test images, batch 256,
   Adam 1e-3, T=4, alpha=0.5. A `mnist-cnn-teacher` trained 3 epochs by PyTorch (seeds 0-2) gives
@@ -60,6 +63,20 @@ def read_safetensors(path, with_meta=False):
         assert v["dtype"] == "F32", (name, v["dtype"])
         out[name] = torch.from_numpy(np.frombuffer(raw, dtype=np.float32, count=(e - s) // 4, offset=8 + n + s).copy()).reshape(v["shape"])
     return (out, meta) if with_meta else out
+
+
+def write_safetensors(path, state, meta):
+    """safetensors: u64 header length, JSON header (padded to 8 bytes), little-endian F32 data."""
+    header, blobs, off = {"__metadata__": meta}, [], 0
+    for name, t in state.items():
+        b = t.detach().float().contiguous().numpy().astype("<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
 def mnist_cnn(filters, dropout, first_pool_stride):
@@ -127,6 +144,7 @@ def train(model, x, y, epochs, seed, batch=256, teacher=None, T=4.0, alpha=0.5, 
             opt.step()
         if curve_every and test is not None and (epoch % curve_every == 0 or epoch == epochs):
             curve.append({"epoch": epoch, "accuracy": accuracy(model, *test)})
+            print(f"  epoch {epoch}: {curve[-1]['accuracy']:.4f}", flush=True)
     return curve
 
 
@@ -183,16 +201,35 @@ def pays(args):
     return out
 
 
+def teacher_mode(args):
+    xtr, ytr = fashion("train")
+    xte, yte = fashion("test")
+    m = build(args.model, 0)
+    out = {"engine": f"pytorch {torch.__version__} cpu", "recipe": "teacher", "model": args.model, "epochs": args.epochs, "batch": 128, "epochsLog": []}
+    t0 = time.time()
+    out["epochsLog"] = train(m, xtr, ytr, args.epochs, 0, batch=128, test=(xte, yte), curve_every=1)
+    out["seconds"] = time.time() - t0
+    out["accuracy"] = accuracy(m, xte, yte)
+    print(out["epochsLog"], out["seconds"], flush=True)
+    dest = args.out or os.path.join(ROOT, "bench/results/pays-teacher.safetensors")
+    write_safetensors(dest, m.state_dict(), {"kdgpu.model": args.model, "kdgpu.trainedBy": f"bench/kd_torch.py teacher (pytorch {torch.__version__})", "format": "pt"})
+    out["weights"] = dest
+    return out
+
+
 if __name__ == "__main__":
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["parity", "pays"])
+    p.add_argument("mode", choices=["parity", "pays", "teacher"])
+    p.add_argument("--model", default="mnist-cnn-teacher")
+    p.add_argument("--out", help="pays: the results JSON; teacher: the weights file")
     p.add_argument("--teacher")
     p.add_argument("--train", type=int, default=1000)
     p.add_argument("--epochs", type=int, default=120)
     a = p.parse_args()
     a.teacher = a.teacher or os.path.join(ROOT, "bench/results/kd-parity-teacher.safetensors" if a.mode == "parity" else "assets/fashion-teacher.safetensors")
-    res = parity(a) if a.mode == "parity" else pays(a)
-    path = os.path.join(ROOT, f"bench/results/kd-{a.mode}-torch.json")
+    torch.set_num_threads(2)
+    res = parity(a) if a.mode == "parity" else pays(a) if a.mode == "pays" else teacher_mode(a)
+    path = a.out if (a.mode == "pays" and a.out) else os.path.join(ROOT, f"bench/results/kd-{a.mode}-torch.json")
     with open(path, "w") as f:
         json.dump(res, f, indent=1)
     print("wrote", path)

@@ -94,6 +94,10 @@ const accs = memberRuns.map((r) => r.test.accuracy);
 const mean = accs.reduce((a, b) => a + b, 0) / K;
 const std = K > 1 ? Math.sqrt(accs.reduce((a, v) => a + (v - mean) ** 2, 0) / (K - 1)) : undefined;
 console.log(`members: mean ${pct(mean)}${std === undefined ? '' : ` ± ${(100 * std).toFixed(2)}`}; best ${pct(Math.max(...accs))}`);
+for (const r of ensembleRuns) {
+  const atLeastBest = r.test.accuracy >= Math.max(...accs);
+  console.log(`${r.name}: ${pct(r.test.accuracy)} — ${atLeastBest ? 'at least' : 'BELOW'} the best member's ${pct(Math.max(...accs))}`);
+}
 
 const bars: kd.ComparisonEntry[] = [
   { name: `members (mean of ${K})`, accuracy: mean, std },
