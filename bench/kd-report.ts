@@ -5,7 +5,10 @@
  *           and the kdgpu teacher within 1 point of PyTorch's teacher recipe (mean over seeds);
  *   pays:   in each engine the KD student beats the scratch student on every seed.
  *
- *   npx tsx bench/kd-report.ts parity|pays
+ *   pays-2000: the same check on the 2,000-image recipe with a ≥ 89% teacher (issue 6), which
+ *           also requires both engines' teacher accuracy ≥ 89%.
+ *
+ *   npx tsx bench/kd-report.ts parity|pays|pays-2000
  */
 import { readFileSync } from 'node:fs';
 
@@ -52,6 +55,15 @@ if (mode === 'parity') {
     console.log(`${role.padEnd(24)} ${fmt(a, sa)}${fmt(b, sb)}${d.toFixed(2).padStart(6)}  ${allowed.toFixed(2).padStart(7)}  ${good ? 'yes' : 'NO'}`);
   }
 } else {
+  if (mode === 'pays-2000') {
+    for (const [name, res] of [['kdgpu', ours], ['PyTorch', torch]] as const) {
+      const t = (res.teacherAccuracy ?? (res.teacher as { accuracy: number })?.accuracy) as number;
+      if (!(t >= 0.89)) {
+        console.log(`${name}: teacher ${pct(t)}% is below 89%`);
+        ok = false;
+      }
+    }
+  }
   for (const [name, res] of [
     ['kdgpu', ours],
     ['PyTorch', torch],

@@ -26,7 +26,6 @@ export async function buildWebApp(opts: { minify?: boolean } = {}): Promise<stri
     format: 'esm',
     target: 'es2022',
     minify: opts.minify ?? true,
-    sourcemap: 'inline',
     write: false,
     logLevel: 'silent',
   });
