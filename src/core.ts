@@ -3,6 +3,7 @@ import './autograd/methods.js';
 
 export { init, engine, shutdown, hasEngine, type InitOptions } from './gpu/context.js';
 export type { Engine, EngineStats, EngineMemory, Kernel } from './gpu/engine.js';
+export { formatProfile, type ProfileReport, type ProfileKernel, type ProfileOptions, type FormatProfileOptions } from './gpu/profiler.js';
 export type { AdapterDescription, AdapterChoice } from './gpu/adapter.js';
 export { Tensor, type DType, type NestedArray } from './autograd/tensor.js';
 export { tidy, keep } from './autograd/scope.js';

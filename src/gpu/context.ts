@@ -4,15 +4,22 @@
  */
 import { ADAPTER_CHOICES, type AdapterChoice, type AdapterDescription } from './adapter.js';
 import { Engine } from './engine.js';
+import type { ProfileOptions } from './profiler.js';
 
 export interface InitOptions {
   /** Node only: 'auto' (default), 'hardware' or 'swiftshader'. Env: KDGPU_ADAPTER. */
   adapter?: AdapterChoice;
   /** Use this device instead of creating one. */
   device?: GPUDevice;
+  /**
+   * Start a profile right away (engine.startProfile); `true` is `{ epochTables: true }`, so that
+   * `fit` prints per-kernel tables. Node: KDGPU_PROFILE=1 does the same.
+   */
+  profile?: boolean | ProfileOptions;
 }
 
-type DeviceFactory = (opts: InitOptions) => Promise<{ device: GPUDevice; description: AdapterDescription }>;
+/** Node's factory also passes on KDGPU_PROFILE (read there, as browsers have no environment). */
+type DeviceFactory = (opts: InitOptions) => Promise<{ device: GPUDevice; description: AdapterDescription; profile?: ProfileOptions }>;
 
 let factory: DeviceFactory | null = null;
 let current: Engine | null = null;
@@ -32,14 +39,26 @@ export async function init(opts: InitOptions = {}): Promise<Engine> {
   pending = (async () => {
     let device: GPUDevice;
     let description: AdapterDescription;
+    let profile: boolean | ProfileOptions | undefined = opts.profile;
     if (opts.device) {
       device = opts.device;
       description = { vendor: '', architecture: '', device: '', description: 'user device', software: false, features: [] };
     } else {
       if (!factory) throw new Error('kdgpu: no device factory; import kdgpu from its Node or browser entry point');
-      ({ device, description } = await factory(opts));
+      const made = await factory(opts);
+      ({ device, description } = made);
+      profile ??= made.profile;
     }
-    current = new Engine(device, description);
+    const e = new Engine(device, description);
+    if (profile) {
+      try {
+        e.startProfile(profile === true ? { epochTables: true } : profile);
+      } catch (err) {
+        if (!opts.device) device.destroy(); // ours, and no engine will own it
+        throw err;
+      }
+    }
+    current = e;
     return current;
   })();
   try {

@@ -6,9 +6,12 @@
  * `flush()` (an optimizer step ends with one), or past a safety limit of pending dispatches.
  * Uniforms of all dispatches of a submission go into 64 KiB chunks bound with dynamic offsets, so
  * bind groups can be cached per (kernel, buffers) and reused by every step of a training loop.
+ * While a profile runs (startProfile), each dispatch gets a timestamped pass of its own instead
+ * (see profiler.ts); otherwise the profiler costs one null check per dispatch and submission.
  */
 import type { AdapterDescription } from './adapter.js';
 import { BufferPool, type PooledBuffer } from './buffer-pool.js';
+import { Profiler, type ProfileOptions, type ProfileReport } from './profiler.js';
 import { BufferUsage, MapMode, ShaderStage } from './constants.js';
 import { reflectKernel, writeUniforms, type KernelInfo } from './reflect.js';
 
@@ -107,6 +110,8 @@ export class Engine {
   private errors: { seq: number; error: Error }[] = [];
   private errorSeq = 0;
   private lostReason: string | null = null;
+  /** Non-null while a profile runs. */
+  private profiler: Profiler | null = null;
   private counters = {
     submissions: 0,
     mapAsyncCalls: 0,
@@ -147,13 +152,14 @@ export class Engine {
 
   memory(): EngineMemory {
     const chunkBytes = this.chunks.length * UNIFORM_CHUNK;
+    const prof = this.profiler;
     return {
       liveBuffers: this.pool.liveBuffers,
       liveBytes: this.pool.liveBytes,
       pooledBuffers: this.pool.pooledBuffers,
       pooledBytes: this.pool.pooledBytes,
-      internalBuffers: this.chunks.length + this.stagingCount + (this.flags ? 1 : 0),
-      internalBytes: chunkBytes + this.stagingBytes + (this.flags ? FLAG_BYTES : 0),
+      internalBuffers: this.chunks.length + this.stagingCount + (this.flags ? 1 : 0) + (prof ? prof.buffers : 0),
+      internalBytes: chunkBytes + this.stagingBytes + (this.flags ? FLAG_BYTES : 0) + (prof ? prof.bytes : 0),
     };
   }
 
@@ -288,13 +294,18 @@ export class Engine {
 
   // ---- recording --------------------------------------------------------------------------
 
-  private ensurePass(): GPUComputePassEncoder {
+  private ensureEncoder(): GPUCommandEncoder {
     if (!this.encoder) {
       this.device.pushErrorScope('out-of-memory');
       this.device.pushErrorScope('validation');
       this.encoder = this.device.createCommandEncoder();
     }
-    if (!this.pass) this.pass = this.encoder.beginComputePass();
+    return this.encoder;
+  }
+
+  private ensurePass(): GPUComputePassEncoder {
+    const encoder = this.ensureEncoder();
+    if (!this.pass) this.pass = encoder.beginComputePass();
     return this.pass;
   }
 
@@ -333,13 +344,16 @@ export class Engine {
 
   /**
    * Records one dispatch. `buffers` maps the WGSL variable names of storage bindings to buffers;
-   * `uniforms` gives values for the fields of the kernel's (single) uniform struct.
+   * `uniforms` gives values for the fields of the kernel's (single) uniform struct. `flops`, where
+   * the caller knows it, is the dispatch's floating-point operation count (2 per multiply-add),
+   * used only by profiles (GFLOP/s).
    */
   dispatch(
     kernel: Kernel,
     buffers: Record<string, PooledBuffer>,
     uniforms: UniformValues | null,
     workgroups: readonly [number, number?, number?],
+    flops?: number,
   ): void {
     this.checkAlive();
     const c = this.compile(kernel);
@@ -351,7 +365,11 @@ export class Engine {
         `kdgpu internal error: kernel '${c.name}' dispatch ${x}×${y}×${z} exceeds ${maxGroups} workgroups per dimension`,
       );
     }
-    const pass = this.ensurePass();
+    const prof = this.profiler;
+    // The encoder (and its error scopes) must exist before the bind group is created, as below.
+    let pass: GPUComputePassEncoder;
+    if (prof === null) pass = this.ensurePass();
+    else this.endPassForProfile();
     const entries: GPUBindGroupEntry[] = [];
     // Kernel and uniform-chunk parts are prefixed so that only buffer ids parse as numbers (trim).
     const keyParts: (number | string)[] = [`k${c.id}`];
@@ -380,9 +398,11 @@ export class Engine {
       this.bindGroups.set(key, bg);
       this.counters.bindGroupsCreated++;
     }
-    pass.setPipeline(c.pipeline);
-    pass.setBindGroup(0, bg, dynamicOffsets);
-    pass.dispatchWorkgroups(x, y, z);
+    if (prof !== null) pass = prof.beginPass(this.encoder!, c.name, flops);
+    pass!.setPipeline(c.pipeline);
+    pass!.setBindGroup(0, bg, dynamicOffsets);
+    pass!.dispatchWorkgroups(x, y, z);
+    if (prof !== null) pass!.end();
     this.counters.dispatches++;
     if (++this.pendingDispatches >= MAX_PENDING_DISPATCHES) this.flush();
   }
@@ -429,6 +449,7 @@ export class Engine {
       this.pass.end();
       this.pass = null;
     }
+    if (this.profiler !== null) this.profiler.resolve(this.encoder);
     const cmd = this.encoder.finish();
     this.encoder = null;
     for (let i = 0; i <= this.chunkIndex && i < this.chunks.length; i++) {
@@ -438,6 +459,7 @@ export class Engine {
     }
     this.chunkIndex = 0;
     this.device.queue.submit([cmd]);
+    if (this.profiler !== null) this.profiler.submitted();
     this.counters.submissions++;
     this.pendingDispatches = 0;
     this.epoch++;
@@ -536,6 +558,64 @@ export class Engine {
         if (key.split(',').some((p) => ids.has(Number(p)))) this.bindGroups.delete(key);
       }
     }
+  }
+
+  // ---- profiling --------------------------------------------------------------------------
+
+  /** Profiling: an encoder with no open pass, as each dispatch opens its own timestamped one. */
+  private endPassForProfile(): void {
+    this.ensureEncoder();
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+  }
+
+  /**
+   * Starts recording per-kernel GPU time (timestamp queries): from here on every dispatch runs
+   * in a compute pass of its own. Throws if the device lacks the 'timestamp-query' feature.
+   * Called while a profile runs, it discards what was collected and starts afresh.
+   */
+  startProfile(options: ProfileOptions = {}): void {
+    this.checkAlive();
+    if (this.profiler) this.profiler.restart(options);
+    else this.profiler = new Profiler(this.device, options);
+  }
+
+  /** Whether a profile is running, and with which options (null when none). */
+  get profileOptions(): ProfileOptions | null {
+    return this.profiler ? this.profiler.options : null;
+  }
+
+  /** Counts a training step for the running profile (the optimizers call this). */
+  markStep(): void {
+    if (this.profiler !== null) this.profiler.steps++;
+  }
+
+  /**
+   * The profile so far — submits pending work and waits for its timestamps — and clears it;
+   * profiling goes on.
+   */
+  async takeProfile(): Promise<ProfileReport> {
+    const prof = this.profiler;
+    if (!prof) throw new Error('kdgpu: no profile is running; call engine.startProfile() first');
+    this.flush();
+    await prof.settle();
+    return prof.take();
+  }
+
+  /** Ends the profile, frees its query sets and buffers, and returns its report. */
+  async stopProfile(): Promise<ProfileReport> {
+    const prof = this.profiler;
+    if (!prof) throw new Error('kdgpu: no profile is running; call engine.startProfile() first');
+    this.flush();
+    this.profiler = null;
+    try {
+      await prof.settle();
+    } finally {
+      prof.dispose();
+    }
+    return prof.take();
   }
 
   destroy(): void {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AdapterChoice, AdapterDescription } from './adapter.js';
 import { ADAPTER_CHOICES, describeAdapter, NO_ADAPTER_HELP, requestDeviceWithLimits } from './adapter.js';
+import type { ProfileOptions } from './profiler.js';
 
 export const SWIFTSHADER_ICD_PATHS = [
   '/usr/lib/chromium/vk_swiftshader_icd.json',
@@ -37,6 +38,23 @@ function ensureRuntimeDir(): void {
   chmodSync(dir, 0o700);
   process.env.XDG_RUNTIME_DIR = dir;
 }
+
+/**
+ * KDGPU_PROFILE=1: profile from init on, with `fit` printing a per-kernel table every epoch.
+ * Unset, empty or 0: no profile.
+ */
+export function profileFromEnv(): ProfileOptions | undefined {
+  const v = process.env.KDGPU_PROFILE;
+  if (v === undefined || v === '' || v === '0') return undefined;
+  if (v === '1') return { epochTables: true };
+  throw new Error(`kdgpu: KDGPU_PROFILE is '${v}'; expected 1 (profile) or 0`);
+}
+
+/**
+ * Dawn quantizes timestamps (to 2^16 ns) against timing attacks, which matter in browsers, not
+ * here; unquantized ones let profiles time short kernels.
+ */
+const DEFAULT_DAWN_FLAGS = ['disable-dawn-features=timestamp_quantization'];
 
 type DawnModule = {
   create: (flags: string[]) => GPU;
@@ -69,7 +87,7 @@ async function tryAdapter(flags: string[]): Promise<GPUAdapter | null> {
 export interface NodeDeviceOptions {
   /** 'auto' (hardware, else SwiftShader), 'hardware' or 'swiftshader'. Env: KDGPU_ADAPTER. */
   adapter?: AdapterChoice;
-  /** Extra Dawn toggles/flags passed to `create()`. */
+  /** Dawn toggles/flags passed to `create()` (default: timestamp quantization off). */
   dawnFlags?: string[];
 }
 
@@ -83,7 +101,7 @@ export async function createNodeDevice(
       `kdgpu: unknown adapter choice '${choice}' (${fromEnv ? 'from the KDGPU_ADAPTER environment variable' : 'options.adapter'}); expected ${ADAPTER_CHOICES.join(', ')}`,
     );
   }
-  const flags = opts.dawnFlags ?? [];
+  const flags = opts.dawnFlags ?? DEFAULT_DAWN_FLAGS;
   ensureRuntimeDir();
   let adapter: GPUAdapter | null = null;
   const userIcd = process.env.VK_ICD_FILENAMES ?? process.env.VK_DRIVER_FILES;

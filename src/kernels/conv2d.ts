@@ -104,9 +104,18 @@ function kernel(name: string, make: () => string): Kernel {
   return k;
 }
 
-function dispatch1d(engine: Engine, k: Kernel, buffers: Record<string, PooledBuffer>, u: Record<string, number>, count: number, z = 1): void {
+function dispatch1d(engine: Engine, k: Kernel, buffers: Record<string, PooledBuffer>, u: Record<string, number>, count: number, z = 1, flops?: number): void {
   const [gx, gy] = grid(Math.ceil(count / WG), engine.limits.maxComputeWorkgroupsPerDimension);
-  engine.dispatch(k, buffers, u, [gx, gy, z]);
+  engine.dispatch(k, buffers, u, [gx, gy, z], flops);
+}
+
+/**
+ * FLOPs of one convolution, 2 per multiply-add of the forward pass (padding taps included, as
+ * the TensorFlow profiler counts them). The input and weight gradients do the same useful work;
+ * the zeros a strided input gradient multiplies are not counted.
+ */
+export function convFlops(g: ConvGeometry): number {
+  return 2 * g.N * g.O * g.OH * g.OW * g.C * g.KH * g.KW;
 }
 
 // ---- weight packing ---------------------------------------------------------------------------
@@ -297,6 +306,7 @@ function runFwd(
   bias: PooledBuffer | undefined,
   relu: boolean,
   tiles: ConvTiles,
+  flops: number,
 ): PooledBuffer {
   const { TP, TO } = fwdTile(r.OW, r.O, tiles);
   const outSize = r.N * r.O * r.OH * r.OW;
@@ -354,6 +364,7 @@ function runFwd(
     },
     count,
     npad / TO,
+    flops,
   );
   return y;
 }
@@ -398,6 +409,7 @@ export function runConv2d(engine: Engine, x: PooledBuffer, w: PooledBuffer, g: C
     epi.bias,
     epi.relu ?? false,
     tiles,
+    convFlops(g),
   );
   engine.pool.release(packed);
   return y;
@@ -434,6 +446,7 @@ export function runConv2dGradInput(engine: Engine, dy: PooledBuffer, w: PooledBu
     undefined,
     false,
     tiles,
+    convFlops(g),
   );
   engine.pool.release(packed);
   return dx;
@@ -607,6 +620,8 @@ export function runConv2dGradWeight(engine: Engine, x: PooledBuffer, dy: PooledB
     { x, dy, part },
     { N: g.N, C: g.C, H: g.H, W: g.W, O: g.O, OH: g.OH, OW: g.OW, padT: g.padTop, padL: g.padLeft, OBW, CBW, units, rowsPer, rows, total },
     total,
+    1,
+    convFlops(g),
   );
   const out = reduceSplits(engine, part, len, splits);
   engine.pool.release(part);

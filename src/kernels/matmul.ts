@@ -414,6 +414,7 @@ export function runMatmul(
       bBatch: rank ? [...args.bBatchStrides] : [0],
     },
     [groups[0], groups[1], batch],
+    2 * batch * M * N * K,
   );
   return out;
 }

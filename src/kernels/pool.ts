@@ -169,6 +169,14 @@ function uniforms(geo: Pool2dGeometry, total: number) {
   };
 }
 
+/**
+ * Pooling FLOPs: one operation per window cell of every output (a compare for max, an add for
+ * average), forward and backward alike, as the TensorFlow profiler counts pooling.
+ */
+export function poolFlops(geo: Pool2dGeometry): number {
+  return geo.planes * geo.OH * geo.OW * geo.kh * geo.kw;
+}
+
 function groups(engine: Engine, n: number): [number, number] {
   return grid(Math.ceil(n / WG), engine.limits.maxComputeWorkgroupsPerDimension);
 }
@@ -181,14 +189,14 @@ export function runMaxPool2d(engine: Engine, x: PooledBuffer, geo: Pool2dGeometr
   const n = geo.planes * geo.OH * geo.OW;
   const out = engine.pool.acquire(Math.max(n, 1) * 4);
   const idx = engine.pool.acquire(Math.max(n, 1) * 4);
-  if (n > 0) engine.dispatch(kernels.maxForward, { x, out, idx }, uniforms(geo, n), groups(engine, n));
+  if (n > 0) engine.dispatch(kernels.maxForward, { x, out, idx }, uniforms(geo, n), groups(engine, n), poolFlops(geo));
   return { out, idx };
 }
 
 export function runAvgPool2d(engine: Engine, x: PooledBuffer, geo: Pool2dGeometry): PooledBuffer {
   const n = geo.planes * geo.OH * geo.OW;
   const out = engine.pool.acquire(Math.max(n, 1) * 4);
-  if (n > 0) engine.dispatch(kernels.avgForward, { x, out }, uniforms(geo, n), groups(engine, n));
+  if (n > 0) engine.dispatch(kernels.avgForward, { x, out }, uniforms(geo, n), groups(engine, n), poolFlops(geo));
   return out;
 }
 
@@ -196,13 +204,13 @@ export function runAvgPool2d(engine: Engine, x: PooledBuffer, geo: Pool2dGeometr
 export function runMaxPool2dBackward(engine: Engine, g: PooledBuffer, idx: PooledBuffer, geo: Pool2dGeometry): PooledBuffer {
   const n = geo.planes * geo.H * geo.W;
   const gx = engine.pool.acquire(Math.max(n, 1) * 4);
-  if (n > 0) engine.dispatch(kernels.maxBackward, { g, idx, gx }, uniforms(geo, n), groups(engine, n));
+  if (n > 0) engine.dispatch(kernels.maxBackward, { g, idx, gx }, uniforms(geo, n), groups(engine, n), poolFlops(geo));
   return gx;
 }
 
 export function runAvgPool2dBackward(engine: Engine, g: PooledBuffer, geo: Pool2dGeometry): PooledBuffer {
   const n = geo.planes * geo.H * geo.W;
   const gx = engine.pool.acquire(Math.max(n, 1) * 4);
-  if (n > 0) engine.dispatch(kernels.avgBackward, { g, gx }, uniforms(geo, n), groups(engine, n));
+  if (n > 0) engine.dispatch(kernels.avgBackward, { g, gx }, uniforms(geo, n), groups(engine, n), poolFlops(geo));
   return gx;
 }

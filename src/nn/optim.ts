@@ -53,6 +53,7 @@ export abstract class Optimizer {
       const scale = this.clipNorm !== undefined ? clipScale(withGrad.map((p) => p.grad!), this.clipNorm) : this.unitScale();
       withGrad.forEach((p) => this.update(p, p.grad!, scale));
       if (scale !== this.one) scale.dispose();
+      withGrad[0].engine.markStep();
       if (opts.flush ?? true) withGrad[0].engine.flush();
     }
   }

@@ -3,6 +3,8 @@
  * batch is gathered on the GPU, forward, backward and the optimizer update are recorded, and the
  * optimizer's step submits them. The step's loss is added to a running sum on the GPU; the sum
  * is read back every `logEvery` steps without waiting for it, and at the end of each epoch.
+ * When the engine's profile has `epochTables` (KDGPU_PROFILE=1), each epoch's training steps are
+ * profiled on their own and their per-kernel table is printed to stderr (console.error).
  */
 import { full } from '../autograd/creation.js';
 import { noGrad } from '../autograd/graph.js';
@@ -13,6 +15,7 @@ import { concat } from '../autograd/ops-shape.js';
 import { keep, tidy } from '../autograd/scope.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { GpuLoader, type ArrayDataset, type Batch } from '../data/dataset.js';
+import { formatProfile } from '../gpu/profiler.js';
 import { classificationMetrics, type ClassificationMetrics } from './metrics.js';
 import type { Module, ModuleOutput } from './module.js';
 import type { LRScheduler, Optimizer } from './optim.js';
@@ -113,6 +116,9 @@ export async function fit(model: Module, loader: GpuLoader, opts: FitOptions): P
   for (let epoch = startEpoch; epoch <= opts.epochs; epoch++) {
     model.train();
     for (const cb of cbs) cb.onEpochStart?.(epoch, stepsPerEpoch);
+    // Leaves out what ran since the last table (validation, checkpoints, a previous fit).
+    const profileEpoch = e.profileOptions?.epochTables === true;
+    if (profileEpoch) await e.takeProfile();
     const t0 = performance.now();
     let lossSum = keep(full([], 0));
     let images = 0;
@@ -162,6 +168,7 @@ export async function fit(model: Module, loader: GpuLoader, opts: FitOptions): P
     const total = (await lossSum.data())[0];
     lossSum.dispose();
     windowSum?.dispose();
+    if (profileEpoch && e.profileOptions) console.error(formatProfile(await e.takeProfile(), { title: `kdgpu profile, epoch ${epoch}` }));
     opts.scheduler?.step();
     const seconds = (performance.now() - t0) / 1000;
     const log: EpochLog = {
