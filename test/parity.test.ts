@@ -10,8 +10,15 @@ describe('training parity with PyTorch, step for step', function () {
   this.timeout(600_000);
   before(setup);
 
-  // Bounds for steps 11–50 and for the final weights, from what was measured (see below).
-  const late: Record<string, number> = { 'mnist-mlp-student': 1e-2, 'mnist-cnn-small': 5e-2 };
+  // The issue's bounds: losses within 1e-3 for steps 11–50, weights within 1e-3 after step 50.
+  // Measured: CNN 1.5e-5 / 6.2e-5; MLP 6.0e-4 / 2.7e-3. The MLP's weights miss 1e-3 through one
+  // ReLU pre-activation of ~4e-6 that lands on the other side of zero at step 32 (a near-eps
+  // gradient at step 1, amplified by Adam to ~2.5e-5 in a few weights, moves it). That event is
+  // f32 luck, not a kdgpu error: PyTorch itself, with the MLP's input features merely permuted
+  // (the same function summed in another order), gives exactly 6.0e-4 / 2.7e-3 against its own
+  // unpermuted run for 1 of 6 permutations (bench/parity_sensitivity.py). Hence 3e-3 for it.
+  const lateLoss = 1e-3;
+  const lateWeights: Record<string, number> = { 'mnist-mlp-student': 3e-3, 'mnist-cnn-small': 1e-3 };
   for (const name of ['mnist-mlp-student', 'mnist-cnn-small']) {
     it(`${name}: Adam, 50 steps of batch 32`, async () => {
       const fx = loadFixture(`parity-${name}.safetensors`);
@@ -42,17 +49,13 @@ describe('training parity with PyTorch, step for step', function () {
         y.dispose();
       }
       const ref = fx.get('losses').data;
-      // Through step 10 the losses agree to 1e-4 (the issue's bound). Later, 1-ulp differences in
-      // summation order flip ReLU / max-pool tie routing and near-zero gradient signs that Adam
-      // amplifies, so the trajectories drift apart: measured here up to ~2e-3 (MLP) and ~2e-2 (CNN)
-      // by step 50 (the issue asks 1e-3; see its closing note).
       let worstLate = 0;
       for (let s = 0; s < steps; s++) {
         const got = await losses[s].item();
         const rel = Math.abs(got - ref[s]) / Math.abs(ref[s]);
         if (process.env.KDGPU_PARITY_TRACE) console.log(`      step ${s + 1}: rel ${rel.toExponential(2)}`);
         if (s >= 10) worstLate = Math.max(worstLate, rel);
-        expect(rel, `step ${s + 1}: loss ${got} vs PyTorch ${ref[s]}`).to.be.at.most(s < 10 ? 1e-4 : late[name]);
+        expect(rel, `step ${s + 1}: loss ${got} vs PyTorch ${ref[s]}`).to.be.at.most(s < 10 ? 1e-4 : lateLoss);
       }
       let worstW = 0;
       for (const [k, p] of model.namedParameters()) {
@@ -65,7 +68,7 @@ describe('training parity with PyTorch, step for step', function () {
           n += want[i] ** 2;
         }
         worstW = Math.max(worstW, Math.sqrt(d / n));
-        expect(Math.sqrt(d / n), `${k}: ‖Δw‖/‖w‖ after step ${steps}`).to.be.at.most(late[name]);
+        expect(Math.sqrt(d / n), `${k}: ‖Δw‖/‖w‖ after step ${steps}`).to.be.at.most(lateWeights[name]);
       }
       console.log(`      worst loss difference, steps 11–${steps}: ${worstLate.toExponential(2)}; worst ‖Δw‖/‖w‖: ${worstW.toExponential(2)}`);
       losses.forEach((l) => l.dispose());

@@ -24,13 +24,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 /**
  * Adam / AdamW. PyTorch: p -= lr/bc1 · m / (√v/√bc2 + eps). Keras: p -= lr·√bc2/bc1 · m / (√v + eps)
  * (eps outside the bias correction). Decoupled weight decay (AdamW) shrinks p first; L2 weight
- * decay (Adam) adds wd·p to the gradient.
+ * decay (Adam) adds wd·p to the gradient. 1 − beta comes from the host in float64: computed in
+ * f32 from beta2 = 0.999f it is 1.3e-5 too small, which biases every step's size by 6e-6 relative,
+ * enough to move near-zero ReLU pre-activations across zero within 15 steps (PyTorch rounds the
+ * float64 1 − beta2 to f32 instead).
  */
 export const ADAM: Kernel = {
   name: 'optimizer.adam',
   source: `
-struct Params { n: u32, lr: f32, beta1: f32, beta2: f32, eps: f32, bc1: f32, bc2: f32,
-  l2: f32, decoupled: f32, kerasEps: u32, }
+struct Params { n: u32, beta1: f32, beta2: f32, oneMinusBeta1: f32, oneMinusBeta2: f32,
+  eps: f32, stepSize: f32, bc2Sqrt: f32, l2: f32, decay: f32, kerasEps: u32, }
 ${header}
 @group(0) @binding(3) var<storage, read_write> m: array<f32>;
 @group(0) @binding(4) var<storage, read_write> v: array<f32>;
@@ -38,15 +41,15 @@ ${header}
 ${main}${indexing}
   var w = param[i];
   let g = grad[i] * gradScale[0] + p.l2 * w;
-  w = w * (1.0 - p.lr * p.decoupled);
-  let mi = p.beta1 * m[i] + (1.0 - p.beta1) * g;
-  let vi = p.beta2 * v[i] + (1.0 - p.beta2) * g * g;
+  w = w * p.decay;
+  let mi = p.beta1 * m[i] + p.oneMinusBeta1 * g;
+  let vi = p.beta2 * v[i] + p.oneMinusBeta2 * g * g;
   m[i] = mi;
   v[i] = vi;
   if (p.kerasEps == 1u) {
-    w = w - (p.lr * sqrt(p.bc2) / p.bc1) * mi / (sqrt(vi) + p.eps);
+    w = w - p.stepSize * mi / (sqrt(vi) + p.eps);
   } else {
-    w = w - (p.lr / p.bc1) * mi / (sqrt(vi) / sqrt(p.bc2) + p.eps);
+    w = w - p.stepSize * mi / (sqrt(vi) / p.bc2Sqrt + p.eps);
   }
   param[i] = w;
 }`,
@@ -90,19 +93,23 @@ export function runAdam(
   bufs: { param: PooledBuffer; grad: PooledBuffer; gradScale: PooledBuffer; m: PooledBuffer; v: PooledBuffer },
   u: AdamUniforms,
 ): void {
+  const bc1 = 1 - u.beta1 ** u.step;
+  const bc2 = 1 - u.beta2 ** u.step;
   engine.dispatch(
     ADAM,
     bufs,
     {
       n,
-      lr: u.lr,
       beta1: u.beta1,
       beta2: u.beta2,
+      oneMinusBeta1: 1 - u.beta1,
+      oneMinusBeta2: 1 - u.beta2,
       eps: u.eps,
-      bc1: 1 - u.beta1 ** u.step,
-      bc2: 1 - u.beta2 ** u.step,
+      // Step-dependent scalars in float64 on the host, rounded once, as PyTorch computes them.
+      stepSize: u.kerasEps ? (u.lr * Math.sqrt(bc2)) / bc1 : u.lr / bc1,
+      bc2Sqrt: Math.sqrt(bc2),
       l2: u.l2,
-      decoupled: u.decoupled,
+      decay: 1 - u.lr * u.decoupled,
       kerasEps: u.kerasEps ? 1 : 0,
     },
     grid(Math.ceil(n / WG), engine.limits.maxComputeWorkgroupsPerDimension),
