@@ -3,7 +3,8 @@
  * a short distillation (200 steps of each student) and a two-point T sweep run in the page; its
  * accuracy must rise above 70%, its charts must have points, and its losses after 200 steps
  * must equal what the same recipe gives through the Node API (same kernels, same seed, same
- * subset) within 1e-3. Without the WebGPU flags the page must show a readable message.
+ * subset) within 1e-3. Without the WebGPU flags, or when the GPU process dies, the page must
+ * show a readable message.
  * A screenshot goes to $KDGPU_WEB_SCREENSHOT (default: the OS temp folder).
  */
 import { expect } from 'chai';
@@ -88,6 +89,24 @@ describe('web page (headless Chromium)', function () {
     } finally {
       teacher.model.dispose();
       for (const m of Object.values(node.models)) m.dispose();
+    }
+  });
+
+  it('says so when the GPU device is lost (GPU process crashed through the DevTools protocol)', async () => {
+    const b = await launchChromium({ webgpu: true });
+    try {
+      const tab = await b.newPage();
+      const ready = await runPage(tab, web.url, (r) => r.state === 'ready', 120_000);
+      expect(ready.report.state).to.equal('ready');
+      const cdp = await b.newBrowserCDPSession();
+      await cdp.send('Browser.crashGpuProcess' as Parameters<typeof cdp.send>[0]);
+      await tab.waitForFunction(() => document.body.dataset.state === 'error', undefined, { timeout: 30_000 });
+      const message = await tab.locator('#error').innerText();
+      expect(message).to.match(/GPU device was lost/);
+      expect(message).to.match(/reload the page/);
+      expect(await tab.locator('#run').isDisabled()).to.equal(true);
+    } finally {
+      await b.close();
     }
   });
 
