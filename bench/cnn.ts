@@ -22,15 +22,14 @@
  * Also prints conv GFLOP/s beside kdgpu matmul at the equivalent GEMM (M = N·OH·OW, N = O,
  * K = C·KH·KW), and writes bench/results/cnn-<adapter>.json.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs-core';
-import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import * as kd from '../src/index.js';
+import { kdRowRunner, MODES, tfRowRunner, type Mode, type RowName, type RowRunner as Runner } from './lib/cnn-rows.js';
+import { initTfjsWebgpu, tf, tfWebgpuSync } from './lib/tfjs.js';
+import { adapterSlug, median, randArray } from './lib/timing.js';
+import { TorchServer as Server, type TorchReply } from './lib/torch-server.js';
 
 // ---- options ----------------------------------------------------------------------------------
 
@@ -48,206 +47,18 @@ const ROWS = opt('rows', 'conv1,pool1,conv2,pool2,softmax_ce').split(',') as Row
 const USE_TF = !argv.includes('--no-tf');
 const USE_TORCH = !argv.includes('--no-torch');
 
-type RowName = 'conv1' | 'pool1' | 'conv2' | 'pool2' | 'softmax_ce';
-type Mode = 'fwd' | 'fwdbwd';
-const MODES: Mode[] = ['fwd', 'fwdbwd'];
-
-interface Runner {
-  run(mode: Mode): Promise<void>;
-  dispose(): void;
-}
-
 const here = dirname(fileURLToPath(import.meta.url));
 const engine = await kd.init();
-const adapterName = (engine.adapter.architecture || engine.adapter.description || 'unknown').replace(/[^a-z0-9]+/gi, '-').toLowerCase();
+const adapterName = adapterSlug(engine.adapter);
 
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-function randArray(n: number, seed: number, scale = 1): Float32Array {
-  const r = new kd.Random(seed);
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = (r.next() * 2 - 1) * scale;
-  return a;
-}
-
-function labelsFor(batch: number): Int32Array {
-  const r = new kd.Random(7);
-  return Int32Array.from({ length: batch }, () => Math.floor(r.next() * 10));
-}
-
-// ---- kdgpu ------------------------------------------------------------------------------------
-
-function kdRunner(row: RowName, B: number): Runner {
-  const t = (shape: number[], seed: number, scale = 1, requiresGrad = false) =>
-    kd.tensor(randArray(shape.reduce((a, b) => a * b, 1), seed, scale), shape, { requiresGrad });
-  let leaves: kd.Tensor[];
-  let forward: () => kd.Tensor;
-  if (row === 'conv1' || row === 'conv2') {
-    const [C, O, S] = row === 'conv1' ? [1, 32, 28] : [32, 64, S2];
-    const x = t([B, C, S, S], 1, 1, row === 'conv2');
-    const w = t([O, C, 3, 3], 2, 1 / Math.sqrt(9 * C), true);
-    const b = t([O], 3, 0.1, true);
-    leaves = [x, w, b];
-    forward = () => kd.conv2d(x, w, b, { relu: true });
-  } else if (row === 'pool1' || row === 'pool2') {
-    const x = row === 'pool1' ? t([B, 32, 26, 26], 4, 1, true) : t([B, 64, S2 - 2, S2 - 2], 4, 1, true);
-    leaves = [x];
-    forward = () => kd.maxPool2d(x, { kernel: 2, stride: row === 'pool1' ? 1 : 2 });
-  } else {
-    const z = t([B, 10], 5, 3, true);
-    const labels = kd.tensor(labelsFor(B), [B]);
-    leaves = [z, labels];
-    forward = () => kd.softmaxCrossEntropy(z, labels);
-  }
-  const shape = kd.noGrad(() => {
-    const y = forward();
-    const s = [...y.shape];
-    y.dispose();
-    return s;
-  });
-  const dy = shape.length ? kd.tensor(randArray(shape.reduce((a, b) => a * b, 1), 6), shape) : null;
-  return {
-    async run(mode) {
-      if (mode === 'fwd') {
-        kd.noGrad(() => forward().dispose());
-      } else {
-        const y = forward();
-        y.backward(dy ?? undefined);
-        y.dispose();
-        for (const l of leaves) {
-          l.grad?.dispose();
-          l.grad = null;
-        }
-      }
-      await engine.sync();
-    },
-    dispose() {
-      for (const l of leaves) l.dispose();
-      dy?.dispose();
-    },
-  };
-}
-
-// ---- TensorFlow.js (WebGPU backend on kdgpu's device) ----------------------------------------
-
-let tfBackend: WebGPUBackend | null = null;
-async function tfInit(): Promise<void> {
-  // The backend checks navigator.gpu exists; it then uses only the device it is given.
-  const g = globalThis as unknown as { navigator?: { gpu?: unknown } };
-  if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true, writable: true });
-  if (!g.navigator!.gpu) g.navigator!.gpu = {};
-  // Gradients are registered by tfjs-core's ESM side-effect module (the full @tensorflow/tfjs
-  // package would import it); the registries are global, shared with the CJS build.
-  createRequire(import.meta.url)('@tensorflow/tfjs-core/dist/register_all_gradients.js');
-  tfBackend = new WebGPUBackend(engine.device);
-  tf.registerBackend('webgpu', () => tfBackend!);
-  await tf.setBackend('webgpu');
-  await tf.ready();
-}
-
-async function tfSync(): Promise<void> {
-  const b = tfBackend as unknown as { endComputePassEncoder(): void; commandEncoder: unknown; submitQueue(): void };
-  b.endComputePassEncoder();
-  if (b.commandEncoder) b.submitQueue();
-  await engine.device.queue.onSubmittedWorkDone();
-}
-
-function nhwc(data: Float32Array, [N, C, H, W]: number[]): tf.Tensor4D {
-  const out = new Float32Array(data.length);
-  for (let n = 0; n < N; n++)
-    for (let c = 0; c < C; c++)
-      for (let h = 0; h < H; h++)
-        for (let w = 0; w < W; w++) out[((n * H + h) * W + w) * C + c] = data[((n * C + c) * H + h) * W + w];
-  return tf.tensor4d(out, [N, H, W, C]);
-}
-
-function tfRunner(row: RowName, B: number): Runner {
-  const arr = (shape: number[], seed: number, scale = 1) => randArray(shape.reduce((a, b) => a * b, 1), seed, scale);
-  let fwd: () => tf.Tensor;
-  let grads: () => tf.Tensor[];
-  const owned: tf.Tensor[] = [];
-  const keep = <T extends tf.Tensor>(x: T) => (owned.push(x), x);
-  if (row === 'conv1' || row === 'conv2') {
-    const [C, O, S] = row === 'conv1' ? [1, 32, 28] : [32, 64, S2];
-    const x = keep(nhwc(arr([B, C, S, S], 1), [B, C, S, S]));
-    // OIHW → HWIO
-    const wo = arr([O, C, 3, 3], 2, 1 / Math.sqrt(9 * C));
-    const wh = new Float32Array(wo.length);
-    for (let o = 0; o < O; o++) for (let c = 0; c < C; c++) for (let k = 0; k < 9; k++) wh[(k * C + c) * O + o] = wo[(o * C + c) * 9 + k];
-    const w = keep(tf.tensor4d(wh, [3, 3, C, O]));
-    const b = keep(tf.tensor1d(arr([O], 3, 0.1)));
-    const conv = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) =>
-      tf.fused.conv2d({ x: xx as tf.Tensor4D, filter: ww as tf.Tensor4D, bias: bb, strides: 1, pad: 'valid', activation: 'relu' });
-    const dy = keep(tf.randomUniform([B, S - 2, S - 2, O], -1, 1, 'float32', 6));
-    fwd = () => conv(x, w, b);
-    grads =
-      row === 'conv1'
-        ? () => tf.grads((ww: tf.Tensor, bb: tf.Tensor) => conv(x, ww, bb))([w, b], dy)
-        : () => tf.grads((xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => conv(xx, ww, bb))([x, w, b], dy);
-  } else if (row === 'pool1' || row === 'pool2') {
-    const shape = row === 'pool1' ? [B, 32, 26, 26] : [B, 64, S2 - 2, S2 - 2];
-    const x = keep(nhwc(arr(shape, 4), shape));
-    const stride = row === 'pool1' ? 1 : 2;
-    const pool = (xx: tf.Tensor) => tf.maxPool(xx as tf.Tensor4D, 2, stride, 'valid');
-    const ys = pool(x);
-    const dy = keep(tf.randomUniform(ys.shape, -1, 1, 'float32', 6));
-    ys.dispose();
-    fwd = () => pool(x);
-    grads = () => tf.grads((xx: tf.Tensor) => pool(xx))([x], dy);
-  } else {
-    const z = keep(tf.tensor2d(arr([B, 10], 5, 3), [B, 10]));
-    const onehot = keep(tf.cast(tf.oneHot(tf.tensor1d(labelsFor(B), 'int32'), 10), 'float32'));
-    const loss = (zz: tf.Tensor) => tf.losses.softmaxCrossEntropy(onehot, zz);
-    fwd = () => loss(z);
-    grads = () => tf.grads((zz: tf.Tensor) => loss(zz))([z]);
-  }
-  return {
-    async run(mode) {
-      tf.tidy(() => {
-        if (mode === 'fwd') fwd();
-        else grads();
-      });
-      await tfSync();
-    },
-    dispose() {
-      for (const t of owned) t.dispose();
-    },
-  };
-}
+const kdRunner = (row: RowName, B: number): Runner => kdRowRunner(engine, row, B, S2);
+const tfRunner = (row: RowName, B: number): Runner => tfRowRunner(row, B, S2, tfWebgpuSync);
 
 // ---- PyTorch (CPU, separate process) ----------------------------------------------------------
 
-interface TorchReply {
-  ok: boolean;
-  error?: string;
-  wall_ms?: number;
-  cpu_ms?: number;
-  torch?: string;
-  threads?: number;
-}
-
-class TorchServer {
-  private proc = spawn('/usr/bin/python3', [join(here, 'cnn_torch.py')], { stdio: ['pipe', 'pipe', 'inherit'] });
-  private lines = createInterface({ input: this.proc.stdout! })[Symbol.asyncIterator]();
-  info: TorchReply | null = null;
-
-  async start(): Promise<void> {
-    this.info = await this.next();
-  }
-  private async next(): Promise<TorchReply> {
-    const r = await this.lines.next();
-    if (r.done) throw new Error('bench/cnn_torch.py exited early');
-    const reply = JSON.parse(r.value) as TorchReply;
-    if (!reply.ok) throw new Error(`bench/cnn_torch.py: ${reply.error}`);
-    return reply;
-  }
-  async send(msg: object): Promise<TorchReply> {
-    this.proc.stdin!.write(`${JSON.stringify(msg)}\n`);
-    return this.next();
+class TorchServer extends Server {
+  constructor() {
+    super(join(here, 'cnn_torch.py'));
   }
   runner(row: RowName): Runner & { last: TorchReply | null } {
     const self = this;
@@ -258,9 +69,6 @@ class TorchServer {
       },
       dispose() {},
     };
-  }
-  stop(): void {
-    this.proc.stdin!.end(`${JSON.stringify({ cmd: 'quit' })}\n`);
   }
 }
 
@@ -294,7 +102,7 @@ if (USE_TORCH) {
   console.log(`PyTorch ${torch.info!.torch} on the CPU, ${torch.info!.threads} threads`);
 }
 if (USE_TF) {
-  await tfInit();
+  await initTfjsWebgpu(engine.device);
   console.log(`TensorFlow.js ${tf.version_core} WebGPU backend on the same GPUDevice`);
 }
 

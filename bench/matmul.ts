@@ -19,11 +19,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs-core';
-import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import * as kd from '../src/index.js';
-import { operandModes, planMatmul } from '../src/kernels/matmul.js';
 import { calibrate, makeCeiling, SIMPLE_LOOP, type Ceiling, type CeilingShape } from './fma-ceiling.js';
+import { kdMatmul, kdMatmulKernel, tfMatmul, type Runner } from './lib/matmul-runners.js';
+import { initTfjsWebgpu, tf, tfWebgpuSync } from './lib/tfjs.js';
+import { adapterSlug, median, timed, type Sample } from './lib/timing.js';
 
 // ---- options ----------------------------------------------------------------------------------
 
@@ -41,29 +41,9 @@ for (const s of SIZES) if (!Number.isInteger(s) || s < 1) throw new Error(`bad -
 
 const here = dirname(fileURLToPath(import.meta.url));
 const engine = await kd.init();
-const adapterName = (engine.adapter.architecture || engine.adapter.description || 'unknown').replace(/[^a-z0-9]+/gi, '-').toLowerCase();
+const adapterName = adapterSlug(engine.adapter);
 
-// ---- timing -----------------------------------------------------------------------------------
-
-interface Sample {
-  wallMs: number;
-  cpuMs: number;
-}
-
-async function timed(fn: () => Promise<void>): Promise<Sample> {
-  const c0 = process.cpuUsage();
-  const t0 = performance.now();
-  await fn();
-  const wallMs = performance.now() - t0;
-  const c = process.cpuUsage(c0);
-  return { wallMs, cpuMs: (c.user + c.system) / 1e3 };
-}
-
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
+// ---- figures ----------------------------------------------------------------------------------
 
 interface Figure {
   /** Median wall-clock GFLOP/s. */
@@ -83,35 +63,6 @@ function figure(flops: number, samples: Sample[]): Figure {
   };
 }
 
-function randArray(n: number, seed: number): Float32Array {
-  const r = new kd.Random(seed);
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = r.next() * 2 - 1;
-  return a;
-}
-
-// ---- TensorFlow.js on the same device ----------------------------------------------------------
-
-let tfBackend: WebGPUBackend | null = null;
-async function tfInit(): Promise<void> {
-  // The backend only checks that navigator.gpu exists; it then uses the device it is given.
-  const g = globalThis as unknown as { navigator?: { gpu?: unknown } };
-  if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: {}, configurable: true, writable: true });
-  if (!g.navigator!.gpu) g.navigator!.gpu = {};
-  tf.env().set('WEBGPU_CPU_FORWARD', false);
-  tfBackend = new WebGPUBackend(engine.device);
-  tf.registerBackend('webgpu', () => tfBackend!);
-  await tf.setBackend('webgpu');
-  await tf.ready();
-}
-
-async function tfSync(): Promise<void> {
-  const b = tfBackend as unknown as { endComputePassEncoder(): void; commandEncoder: unknown; submitQueue(): void };
-  b.endComputePassEncoder();
-  if (b.commandEncoder) b.submitQueue();
-  await engine.device.queue.onSubmittedWorkDone();
-}
-
 // ---- main ---------------------------------------------------------------------------------------
 
 interface SizeResult {
@@ -129,7 +80,7 @@ interface SizeResult {
 const info = engine.adapter;
 console.log(`adapter: ${info.description || info.architecture} (${info.vendor}${info.software ? ', software' : ''}); ${cpus().length} CPU cores; node ${process.version}`);
 if (USE_TF) {
-  await tfInit();
+  await initTfjsWebgpu(engine.device);
   console.log(`TensorFlow.js ${tf.version_core}, WebGPU backend on kdgpu's GPUDevice`);
 }
 
@@ -145,36 +96,20 @@ let tfLastMs: { size: number; ms: number } | null = null;
 
 for (const S of SIZES) {
   const flops = 2 * S * S * S;
-  const plan = planMatmul(S, S, S, engine.adapter.software);
-  const kernelName = plan.kind === 'tiled' ? `tiled ${plan.tile.tm}×${4 * plan.tile.tn4} ${operandModes(S, S, S, false, false).join('')}` : 'general';
-  const aData = randArray(S * S, 1);
-  const bData = randArray(S * S, 2);
+  const kernelName = kdMatmulKernel(engine, S, S, S);
+  const k = kdMatmul(engine, S, S, S);
+  const kdRun = () => k.run();
 
-  const ka = kd.tensor(aData, [S, S]);
-  const kb = kd.tensor(bData, [S, S]);
-  const kdRun = async () => {
-    const c = kd.noGrad(() => kd.matmul(ka, kb));
-    await engine.sync();
-    c.dispose();
-  };
-
+  let tfm: Runner | null = null;
   let tfRun: (() => Promise<void>) | null = null;
   let tfSkip: string | null = null;
-  let ta: tf.Tensor2D | null = null;
-  let tb: tf.Tensor2D | null = null;
   if (USE_TF) {
     const estimate = tfLastMs ? tfLastMs.ms * (S / tfLastMs.size) ** 3 * (REPS + 1) : 0;
     if (S > TF_ALWAYS_UP_TO && estimate > TF_BUDGET_MS) {
       tfSkip = `skipped: estimated ${(estimate / 1000).toFixed(0)} s for ${REPS + 1} runs exceeds --tf-budget ${TF_BUDGET_MS / 1000} s`;
     } else {
-      ta = tf.tensor2d(aData, [S, S]);
-      tb = tf.tensor2d(bData, [S, S]);
-      tfRun = async () => {
-        tf.tidy(() => {
-          tf.matMul(ta!, tb!);
-        });
-        await tfSync();
-      };
+      tfm = tfMatmul(S, S, S, tfWebgpuSync);
+      tfRun = () => tfm!.run();
     }
   }
 
@@ -216,10 +151,8 @@ for (const S of SIZES) {
     kdgpuOverTfjs: tfF && 'gflops' in tfF ? kdF.gflops / tfF.gflops : null,
     kdgpuOverCeiling: kdF.gflops / ceF.gflops,
   });
-  ka.dispose();
-  kb.dispose();
-  ta?.dispose();
-  tb?.dispose();
+  k.dispose();
+  tfm?.dispose();
 }
 ceiling.dispose();
 simple.dispose();

@@ -50,7 +50,8 @@ function newestResult(name: string, since: number): string | null {
   const dir = join(BENCH_DIR, 'results');
   if (!existsSync(dir)) return null;
   const files = readdirSync(dir)
-    .filter((n) => n.startsWith(`${name}-`) && n.endsWith('.json'))
+    // The suite names its file after the adapter alone (bench/results/<adapter>.json).
+    .filter((n) => (name === 'suite' || n.startsWith(`${name}-`)) && n.endsWith('.json'))
     .map((n) => ({ p: join(dir, n), t: statSync(join(dir, n)).mtimeMs }))
     .filter((f) => f.t >= since)
     .sort((a, b) => b.t - a.t);

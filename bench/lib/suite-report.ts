@@ -1,0 +1,148 @@
+/**
+ * The suite's results file and its reports: the console table, a Markdown table for the README,
+ * and the derived figures (FMA ceiling share, the MLP step's matmul-speed bound, memory).
+ */
+import type { AdapterDescription } from '../../src/index.js';
+import type { CeilingInfo } from './suite-cases.js';
+import { fmtMs, isMeasured, PEERS, type CaseResult, type Peer, type PeerResult } from './suite-harness.js';
+import { totalBytes, type MemoryResult } from './suite-memory.js';
+import type { SuiteOptions } from './suite-options.js';
+
+export interface MatmulBound {
+  gemm: string;
+  /** GEMM FLOPs of one MLP training step. */
+  stepFlops: number;
+  /** kdgpu's own matmul speed at the step's largest GEMM shape. */
+  gemmGflops: number;
+  /** stepFlops at that speed. */
+  boundMs: number;
+  stepMs: number;
+  /** stepMs ÷ boundMs (1: the step runs at matmul speed). */
+  ratio: number;
+}
+
+export interface SuiteResult {
+  suite: 'kdgpu bench suite';
+  date: string;
+  command: string;
+  adapter: AdapterDescription;
+  adapterSlug: string;
+  node: string;
+  cpuCores: number;
+  /** os.loadavg() at the start and the end: other load on the machine distorts every figure. */
+  loadAverage: { start: number[]; end: number[] };
+  options: SuiteOptions;
+  /** What ran, per framework (version, threads, device). */
+  peers: Partial<Record<Peer, string>>;
+  sections: {
+    matmul?: { cases: CaseResult[]; ceiling: CeilingInfo & { gflops: number | null } };
+    conv?: { cases: CaseResult[] };
+    steps?: { cases: CaseResult[]; matmulBound: MatmulBound | null };
+    distill?: { cases: CaseResult[] };
+    memory?: MemoryResult;
+  };
+  seconds: number;
+}
+
+const SHORT: Record<Peer, string> = { kdgpu: 'kd', 'tfjs-webgpu': 'webgpu', 'tfjs-wasm': 'wasm', 'torch-cpu': 'torch' };
+const OTHERS = PEERS.filter((p) => p !== 'kdgpu');
+
+export function allCases(r: SuiteResult): CaseResult[] {
+  const s = r.sections;
+  return [...(s.matmul?.cases ?? []), ...(s.conv?.cases ?? []), ...(s.steps?.cases ?? []), ...(s.distill?.cases ?? [])];
+}
+
+export function matmulBound(cases: CaseResult[], gemmPrefix: string, stepName: string): MatmulBound | null {
+  const gemm = cases.find((c) => c.name.startsWith(gemmPrefix));
+  const step = cases.find((c) => c.name === stepName);
+  const g = gemm?.results.kdgpu;
+  const s = step?.results.kdgpu;
+  if (!gemm || !step || !isMeasured(g) || !isMeasured(s) || g.gflops === null) return null;
+  const boundMs = step.flops / (g.gflops * 1e6);
+  return { gemm: gemm.name.slice(gemmPrefix.length).trim(), stepFlops: step.flops, gemmGflops: g.gflops, boundMs, stepMs: s.medianMs, ratio: s.medianMs / boundMs };
+}
+
+function cell(r: PeerResult | undefined, reps: number): string {
+  if (!r) return '—';
+  if ('skipped' in r) return 'skipped';
+  if ('error' in r) return 'error';
+  return `${fmtMs(r.medianMs)}${r.n < reps ? ` (n=${r.n})` : ''}`;
+}
+
+const ratio = (x: number | undefined) => (x === undefined ? '—' : x >= 10 ? `${x.toFixed(0)}×` : `${x.toFixed(2)}×`);
+
+/** Header and rows of the main table (strings), shared by the console and Markdown forms. */
+export function tableCells(r: SuiteResult): { header: string[]; rows: string[][] } {
+  const header = ['case', 'kdgpu ms', 'kdgpu GFLOP/s', ...OTHERS.map((p) => `${p} ms`), ...OTHERS.map((p) => `${SHORT[p]} ÷ kd`)];
+  const rows = allCases(r).map((c) => {
+    const k = c.results.kdgpu;
+    return [c.name, cell(k, r.options.reps), isMeasured(k) && k.gflops !== null ? k.gflops.toFixed(2) : '—', ...OTHERS.map((p) => cell(c.results[p], r.options.reps)), ...OTHERS.map((p) => ratio(c.ratios[p]))];
+  });
+  return { header, rows };
+}
+
+const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+/** Lines under the table: ceiling, matmul-speed bound, memory, and why peers were skipped or failed. */
+export function summaryLines(r: SuiteResult): string[] {
+  const lines: string[] = [];
+  const mm = r.sections.matmul;
+  if (mm?.ceiling.gflops) {
+    const shares = mm.cases
+      .filter((c) => c.name.startsWith('matmul ') && isMeasured(c.results.kdgpu))
+      .map((c) => `${c.name.slice(7)}: ${((100 * (c.results.kdgpu as { gflops: number }).gflops) / mm.ceiling.gflops!).toFixed(0)}%`);
+    lines.push(`FMA ceiling of the adapter: ${mm.ceiling.gflops.toFixed(2)} GFLOP/s (${mm.ceiling.shape.chains} vec4 chains × ${mm.ceiling.shape.unroll} FMA/iteration); kdgpu matmul reaches ${shares.join(', ')} of it.`);
+  }
+  const b = r.sections.steps?.matmulBound;
+  if (b) {
+    lines.push(
+      `MLP training step's matmul-speed bound: ${(b.stepFlops / 1e9).toFixed(3)} GFLOP of GEMMs ÷ kdgpu's ${b.gemmGflops.toFixed(2)} GFLOP/s at ${b.gemm} = ${fmtMs(b.boundMs)} ms; the step takes ${fmtMs(b.stepMs)} ms = ${b.ratio.toFixed(2)}× the bound.`,
+    );
+  }
+  const m = r.sections.memory;
+  if (m) {
+    const fmt = (x: typeof m.at10) => `${x.liveBuffers} live buffers, ${mb(x.liveBytes)} live, ${mb(totalBytes(x))} GPU in all (pooled ${x.pooledBuffers}, internal ${x.internalBuffers})`;
+    lines.push(`Distillation step memory (${m.teacher} → ${m.student}, batch ${m.batch}): step 10: ${fmt(m.at10)}; step ${m.steps}: ${fmt(m.atEnd)} → ${m.flat ? 'flat' : 'CHANGED'} (${m.stepsPerSecond.toFixed(2)} steps/s).`);
+  }
+  for (const c of allCases(r)) {
+    for (const p of PEERS) {
+      const x = c.results[p];
+      if (x && 'skipped' in x) lines.push(`${c.name}, ${p}: skipped, ${x.skipped}.`);
+      if (x && 'error' in x) lines.push(`${c.name}, ${p}: error: ${x.error}`);
+    }
+  }
+  return lines;
+}
+
+export function printTable(r: SuiteResult, log: (line: string) => void): void {
+  const { header, rows } = tableCells(r);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  log('');
+  log(`Median wall-clock ms per run, ${r.options.reps} alternating repetitions after a warm-up (n: fewer within tfjs-webgpu's budget); X ÷ kd = X's time ÷ kdgpu's (> 1: kdgpu is faster).`);
+  log(`Adapter: ${r.adapter.description || r.adapter.architecture} (${r.adapter.vendor}); ${r.cpuCores} CPU cores; load average ${r.loadAverage.start.map((x) => x.toFixed(2)).join(' ')} at the start, ${r.loadAverage.end.map((x) => x.toFixed(2)).join(' ')} at the end.`);
+  log(line(header));
+  for (const row of rows) log(line(row));
+  log('');
+  for (const l of summaryLines(r)) log(l);
+  for (const [p, d] of Object.entries(r.peers)) log(`${p}: ${d}`);
+}
+
+/** The results as a Markdown table plus the summary lines, for the README. */
+export function markdownTable(r: SuiteResult): string {
+  const { header, rows } = tableCells(r);
+  const esc = (s: string) => s.replace(/\|/g, '\\|');
+  const md = [
+    `| ${header.map(esc).join(' | ')} |`,
+    `| ${header.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
+    ...rows.map((row) => `| ${row.map(esc).join(' | ')} |`),
+  ];
+  const date = r.date.slice(0, 10);
+  return [
+    `Median ms per run (${r.options.reps} alternating repetitions after a warm-up), ${r.adapter.description || r.adapter.architecture}, ${r.cpuCores} CPU cores, ${date}; X ÷ kd is X's time ÷ kdgpu's (> 1: kdgpu is faster).`,
+    '',
+    ...md,
+    '',
+    ...summaryLines(r).map((l) => `- ${l}`),
+  ].join('\n');
+}

@@ -1,0 +1,119 @@
+"""PyTorch CPU side of bench/suite.ts: a line-oriented JSON server, so the TypeScript driver can
+alternate repetitions between kdgpu, TensorFlow.js and PyTorch in one run. The conv rows come
+from bench/cnn_torch.py and the models and the distillation loss from bench/kd_torch.py.
+
+stdin, one JSON object per line:
+  {"cmd": "setup", "id": "matmul 256", "kind": "matmul", "m": 256, "k": 256, "n": 256}
+  {"cmd": "setup", "id": "...", "kind": "conv", "row": "conv2", "mode": "fwdbwd", "batch": 256, "conv2_size": 27}
+  {"cmd": "setup", "id": "...", "kind": "step", "model": "mnist-mlp-student", "batch": 256}
+  {"cmd": "setup", "id": "...", "kind": "distill", "teacher": "hinton-mlp-teacher", "student": "mnist-mlp-student",
+   "batch": 256, "T": 4.0, "alpha": 0.9}
+  {"cmd": "run", "id": "..."}      (one repetition, timed here: wall_ms, cpu_ms)
+  {"cmd": "drop", "id": "..."}
+  {"cmd": "quit"}
+stdout, one JSON object per line: {"ok": true, ...} or {"ok": false, "error": "..."}; the first
+line is {"ok": true, "torch": version, "threads": n}. Training steps: the model in train mode
+(dropout on), Adam 1e-3, zero_grad + forward + loss + backward + step on a fixed random batch;
+the distillation step runs the teacher in eval mode under no_grad first.
+"""
+import json
+import os
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.dont_write_bytecode = True  # no __pycache__ in bench/ for the two modules below
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cnn_torch  # noqa: E402
+import kd_torch  # noqa: E402
+
+cases = {}
+
+
+def batch_of(batch, g):
+    x = torch.rand(batch, 1, 28, 28, generator=g)
+    y = torch.randint(0, 10, (batch,), generator=g)
+    return x, y
+
+
+def setup(msg):
+    kind = msg["kind"]
+    g = torch.Generator().manual_seed(1)
+    if kind == "matmul":
+        a = torch.rand(msg["m"], msg["k"], generator=g) * 2 - 1
+        b = torch.rand(msg["k"], msg["n"], generator=g) * 2 - 1
+
+        def run():
+            with torch.no_grad():
+                torch.mm(a, b)
+
+        return run
+    if kind == "conv":
+        row, mode = msg["row"], msg["mode"]
+        cnn_torch.setup(row, msg["batch"], msg.get("conv2_size", 27))
+        return lambda: cnn_torch.run(row, mode)
+    if kind in ("step", "distill"):
+        x, y = batch_of(msg["batch"], g)
+        model = kd_torch.build(msg["model"] if kind == "step" else msg["student"], 0)
+        model.train()
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        teacher = None
+        if kind == "distill":
+            teacher = kd_torch.build(msg["teacher"], 1)
+            teacher.eval()
+        T, alpha = msg.get("T", 4.0), msg.get("alpha", 0.9)
+
+        def run():
+            opt.zero_grad()
+            s = model(x)
+            if teacher is None:
+                loss = F.cross_entropy(s, y)
+            else:
+                with torch.no_grad():
+                    t = teacher(x)
+                loss = kd_torch.kd_loss(s, t, y, T, alpha)
+            loss.backward()
+            opt.step()
+
+        return run
+    raise ValueError(f"unknown kind {kind}")
+
+
+def timed(fn):
+    t0, c0 = time.perf_counter(), time.process_time()
+    out = fn()
+    if isinstance(out, tuple):  # cnn_torch.run times itself
+        return out
+    return (time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000
+
+
+def main():
+    # All the cores this process may use (the default can be 1 in containers), unless set explicitly.
+    if "OMP_NUM_THREADS" not in os.environ:
+        torch.set_num_threads(len(os.sched_getaffinity(0)))
+    print(json.dumps({"ok": True, "torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+    for line in sys.stdin:
+        try:
+            msg = json.loads(line)
+            cmd = msg["cmd"]
+            if cmd == "quit":
+                break
+            if cmd == "setup":
+                cases[msg["id"]] = setup(msg)
+                print(json.dumps({"ok": True}), flush=True)
+            elif cmd == "run":
+                wall, cpu = timed(cases[msg["id"]])
+                print(json.dumps({"ok": True, "wall_ms": wall, "cpu_ms": cpu}), flush=True)
+            elif cmd == "drop":
+                cases.pop(msg["id"], None)
+                print(json.dumps({"ok": True}), flush=True)
+            else:
+                raise ValueError(f"unknown command {cmd}")
+        except Exception as e:  # reported to the driver
+            print(json.dumps({"ok": False, "error": repr(e)}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
