@@ -33,6 +33,7 @@ const RECIPES: { name: string; files: string[]; runs: number }[] = [
   { name: 'kd-cifar', files: COMMON, runs: 5 },
   { name: 'kd-subclass', files: COMMON, runs: 4 },
   { name: 'kd-ensemble', files: COMMON, runs: 6 }, // 3 members, the ensemble, 2 students
+  { name: 'kd-transfer-set', files: COMMON, runs: 2 }, // scratch and distilled, one seed
 ];
 
 describe('distillation recipes (examples/kd-*.ts --quick)', function () {
