@@ -143,8 +143,103 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }`;
 }
 
+/**
+ * Max pooling with the window shape and stride compiled in (e.g. 'k2x2.s2x2'): constant loop
+ * bounds unroll, and SwiftShader's cost is per invocation, so the work per invocation matters.
+ */
+function maxForwardSpecialized(kh: number, kw: number, sh: number, sw: number): Kernel {
+  return {
+    name: `pool2d.max.forward.k${kh}x${kw}.s${sh}x${sw}`,
+    source: `
+${PARAMS}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read_write> idx: array<i32>;
+@group(0) @binding(3) var<uniform> p: Params;
+fn isNan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let o = gid.x + gid.y * nwg.x * ${WG}u;
+  if (o >= p.total) { return; }
+  let ow = o % p.OW;
+  let t = o / p.OW;
+  let oh = t % p.OH;
+  let plane = t / p.OH;
+  let base = plane * p.H * p.W;
+  let h0 = i32(oh * ${sh}u) - i32(p.pt);
+  let w0 = i32(ow * ${sw}u) - i32(p.pl);
+  var best = 0.0;
+  var bestIdx = -1;
+  for (var dh = 0; dh < ${kh}; dh++) {
+    let h = h0 + dh;
+    if (h < 0 || h >= i32(p.H)) { continue; }
+    for (var dw = 0; dw < ${kw}; dw++) {
+      let w = w0 + dw;
+      if (w < 0 || w >= i32(p.W)) { continue; }
+      let cell = h * i32(p.W) + w;
+      let v = x[base + u32(cell)];
+      // the first cell in row-major order wins ties; a NaN wins (PyTorch propagates it)
+      if (bestIdx < 0 || v > best || isNan(v)) { best = v; bestIdx = cell; }
+    }
+  }
+  out[o] = best;
+  idx[o] = bestIdx;
+}`,
+  };
+}
+
+/**
+ * Max-pool gradient for windows that do not overlap (stride ≥ window): one invocation per output
+ * writes its whole stride block — the gradient to the winning cell, zeros elsewhere. The blocks
+ * [o·s − pad, (o+1)·s − pad), the last one stretched to the input's edge, tile the input, so every
+ * input cell is written exactly once, without the gather's per-input-cell search.
+ */
+function maxBackwardBlocks(kh: number, kw: number, sh: number, sw: number): Kernel {
+  return {
+    name: `pool2d.max.backward.blocks.k${kh}x${kw}.s${sh}x${sw}`,
+    source: `
+${PARAMS}
+@group(0) @binding(0) var<storage, read> g: array<f32>;
+@group(0) @binding(1) var<storage, read> idx: array<i32>;
+@group(0) @binding(2) var<storage, read_write> gx: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let o = gid.x + gid.y * nwg.x * ${WG}u;
+  if (o >= p.total) { return; }
+  let ow = o % p.OW;
+  let t = o / p.OW;
+  let oh = t % p.OH;
+  let plane = t / p.OH;
+  let base = plane * p.H * p.W;
+  let rs = i32(oh * ${sh}u) - i32(p.pt);
+  let cs = i32(ow * ${sw}u) - i32(p.pl);
+  var re = rs + ${sh};
+  if (oh == p.OH - 1u) { re = i32(p.H); }
+  var ce = cs + ${sw};
+  if (ow == p.OW - 1u) { ce = i32(p.W); }
+  re = min(re, i32(p.H));
+  ce = min(ce, i32(p.W));
+  let win = idx[o];
+  let grad = g[o];
+  for (var h = max(rs, 0); h < re; h++) {
+    for (var w = max(cs, 0); w < ce; w++) {
+      let cell = h * i32(p.W) + w;
+      gx[base + u32(cell)] = select(0.0, grad, cell == win);
+    }
+  }
+}`,
+  };
+}
+
+const specialized = new Map<string, Kernel>();
+function cached(key: string, make: () => Kernel): Kernel {
+  let k = specialized.get(key);
+  if (!k) specialized.set(key, (k = make()));
+  return k;
+}
+
 const kernels = {
-  maxForward: { name: 'pool2d.max.forward', source: forwardSource('max') },
   avgForward: { name: 'pool2d.avg.forward', source: forwardSource('avg') },
   maxBackward: { name: 'pool2d.max.backward', source: backwardSource('max') },
   avgBackward: { name: 'pool2d.avg.backward', source: backwardSource('avg') },
@@ -189,7 +284,8 @@ export function runMaxPool2d(engine: Engine, x: PooledBuffer, geo: Pool2dGeometr
   const n = geo.planes * geo.OH * geo.OW;
   const out = engine.pool.acquire(Math.max(n, 1) * 4);
   const idx = engine.pool.acquire(Math.max(n, 1) * 4);
-  if (n > 0) engine.dispatch(kernels.maxForward, { x, out, idx }, uniforms(geo, n), groups(engine, n), poolFlops(geo));
+  const k = cached(`f${geo.kh},${geo.kw},${geo.sh},${geo.sw}`, () => maxForwardSpecialized(geo.kh, geo.kw, geo.sh, geo.sw));
+  if (n > 0) engine.dispatch(k, { x, out, idx }, uniforms(geo, n), groups(engine, n), poolFlops(geo));
   return { out, idx };
 }
 
@@ -204,7 +300,13 @@ export function runAvgPool2d(engine: Engine, x: PooledBuffer, geo: Pool2dGeometr
 export function runMaxPool2dBackward(engine: Engine, g: PooledBuffer, idx: PooledBuffer, geo: Pool2dGeometry): PooledBuffer {
   const n = geo.planes * geo.H * geo.W;
   const gx = engine.pool.acquire(Math.max(n, 1) * 4);
-  if (n > 0) engine.dispatch(kernels.maxBackward, { g, idx, gx }, uniforms(geo, n), groups(engine, n), poolFlops(geo));
+  const outs = geo.planes * geo.OH * geo.OW;
+  if (n > 0 && outs > 0 && geo.sh >= geo.kh && geo.sw >= geo.kw) {
+    const k = cached(`b${geo.kh},${geo.kw},${geo.sh},${geo.sw}`, () => maxBackwardBlocks(geo.kh, geo.kw, geo.sh, geo.sw));
+    engine.dispatch(k, { g, idx, gx }, uniforms(geo, outs), groups(engine, outs), poolFlops(geo));
+  } else if (n > 0) {
+    engine.dispatch(kernels.maxBackward, { g, idx, gx }, uniforms(geo, n), groups(engine, n), poolFlops(geo));
+  }
   return gx;
 }
 
