@@ -67,7 +67,7 @@ function loadData(): { name: string; train: kd.ArrayDataset; test: kd.ArrayDatas
 
 const t0 = performance.now();
 const epochs = opts.epochs ?? (opts.quick ? 1 : 10);
-const batchSize = opts.quick ? 16 : 128;
+const batchSize = opts.batch ?? (opts.quick ? 16 : 128);
 const seed = opts.seed;
 const data = loadData();
 const { train, test } = data;

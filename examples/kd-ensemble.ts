@@ -45,17 +45,18 @@ const K = opts.members ?? mode.members;
 const memberEpochs = opts.epochs ?? mode.memberEpochs;
 const studentEpochs = opts.epochs ?? mode.studentEpochs;
 const seed = opts.seed;
+const batchSize = opts.batch ?? mode.batchSize;
 
 const data = loadMnistOrFashion(opts.dataDir);
 const train = firstN(data.train, opts.train ?? mode.train);
 const test = firstN(data.test, opts.test ?? mode.test);
 await start('Ensemble distillation', {
   data: `${data.name}: ${train.count} training, ${test.count} test images`,
-  members: `${K} × mnist-cnn-ensemble-member, ${memberEpochs} epoch(s) each; batch ${mode.batchSize}`,
+  members: `${K} × mnist-cnn-ensemble-member, ${memberEpochs} epoch(s) each; batch ${batchSize}`,
   student: `mnist-mlp-student, ${studentEpochs} epoch(s); T ${opts.temperature}, alpha ${opts.alpha} (weight of the distillation term)`,
   out: opts.out,
 });
-const common = { batchSize: mode.batchSize, test };
+const common = { batchSize, test };
 
 const members: kd.nn.Module[] = [];
 const memberRuns: kd.RunRecord[] = [];

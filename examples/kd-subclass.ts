@@ -46,6 +46,7 @@ const C = 10;
 const S = 2;
 const STUDENT_HIDDEN = 64;
 const mode = opts.quick ? { train: 512, test: 200, epochs: 1, batchSize: 64 } : { train: 12000, test: undefined, epochs: 3, batchSize: 128 };
+const batchSize = opts.batch ?? mode.batchSize;
 const epochs = opts.epochs ?? mode.epochs;
 const seed = opts.seed;
 const collapse: kd.CollapseMode = opts.form === 'notebook' ? 'notebook' : 'logsumexp';
@@ -58,7 +59,7 @@ const train = firstN(data.train, opts.train ?? mode.train);
 const test = firstN(data.test, opts.test ?? mode.test);
 await start('Subclass distillation', {
   data: `${data.name}: ${train.count} training, ${test.count} test images; ${C} classes × ${S} subclasses`,
-  training: `${epochs} epoch(s), batch ${mode.batchSize}, Adam 1e-3`,
+  training: `${epochs} epoch(s), batch ${batchSize}, Adam 1e-3`,
   teacher: `mnist-mlp-student with ${C * S} outputs; beta ${beta}, aux temperature ${opts.auxTemperature}, form ${opts.form}`,
   student: `784 → ${STUDENT_HIDDEN} → ${C * S}; T ${opts.temperature}, alpha ${opts.alpha} (weight of the distillation term), student beta ${opts.studentBeta}`,
   out: opts.out,
@@ -68,7 +69,7 @@ const studentMlp = (outputs: number) => {
   const l = { rng: seed + 1 };
   return new kd.nn.Sequential(new kd.nn.Flatten(), new kd.nn.Linear(784, STUDENT_HIDDEN, l), new kd.nn.ReLU(), new kd.nn.Linear(STUDENT_HIDDEN, outputs, l));
 };
-const common = { epochs, batchSize: mode.batchSize, seed, test, classes: C, subclasses: S, collapse, form: opts.form };
+const common = { epochs, batchSize: batchSize, seed, test, classes: C, subclasses: S, collapse, form: opts.form };
 
 const teacherModel = kd.nn.buildModel('mnist-mlp-student', { seed, classes: C * S });
 const teacher = await kd.trainSubclassTeacher(teacherModel, train, {
@@ -81,10 +82,10 @@ const student = await kd.distillSubclasses(studentModel, teacherModel, train, {
 // The collapsed teacher as an ordinary 10-class teacher (softmax = summed subclass probabilities).
 const classTeacher = new kd.SubclassCollapse(teacherModel, C, S, collapse);
 const kdStudent = await kd.distill(studentMlp(C), classTeacher, train, {
-  epochs, batchSize: mode.batchSize, seed, test, temperature: opts.temperature, alpha: opts.alpha, name: 'class-level KD student', callbacks: progress('class-level KD student', epochs),
+  epochs, batchSize: batchSize, seed, test, temperature: opts.temperature, alpha: opts.alpha, name: 'class-level KD student', callbacks: progress('class-level KD student', epochs),
 });
 const scratch = await kd.trainModel(studentMlp(C), train, {
-  epochs, batchSize: mode.batchSize, seed, test, role: 'scratch', name: 'scratch student', callbacks: progress('scratch student', epochs),
+  epochs, batchSize: batchSize, seed, test, role: 'scratch', name: 'scratch student', callbacks: progress('scratch student', epochs),
 });
 
 /** The subclass each test sample picks within its true class (0 … S−1). */

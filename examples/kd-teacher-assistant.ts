@@ -37,6 +37,7 @@ const t0 = performance.now();
 const mode = opts.quick
   ? { train: 256, test: 200, teacherEpochs: 1, studentEpochs: 1, batchSize: 64, tGrid: [1, 4], alphaGrid: [0.1, 0.9] }
   : { train: 12000, test: undefined, teacherEpochs: 3, studentEpochs: 2, batchSize: 256, tGrid: kd.T_GRID, alphaGrid: kd.ALPHA_GRID };
+const batchSize = opts.batch ?? mode.batchSize;
 const teacherEpochs = opts.epochs ?? mode.teacherEpochs;
 const studentEpochs = opts.epochs ?? mode.studentEpochs;
 const seed = opts.seed;
@@ -49,13 +50,13 @@ const train = firstN(data.train, opts.train ?? mode.train);
 const test = firstN(data.test, opts.test ?? mode.test);
 await start('Teacher-assistant distillation', {
   data: `${data.name}: ${train.count} training, ${test.count} test images`,
-  epochs: `teacher and assistant ${teacherEpochs}, students ${studentEpochs}; batch ${mode.batchSize}`,
+  epochs: `teacher and assistant ${teacherEpochs}, students ${studentEpochs}; batch ${batchSize}`,
   distillation: `T=${T}, alpha=${alpha} (weight of the distillation term)`,
   sweeps: `T ∈ [${mode.tGrid.join(', ')}] at alpha ${alpha}; alpha ∈ [${mode.alphaGrid.join(', ')}] at T=${T}; seeds [${seeds.join(', ')}]`,
   out: opts.out,
 });
 
-const common = { batchSize: mode.batchSize, seed, test };
+const common = { batchSize: batchSize, seed, test };
 const student = (s: number) => kd.nn.buildModel('mnist-mlp-student', { seed: s });
 
 const teacherModel = kd.nn.buildModel('mnist-cnn-teacher', { seed });

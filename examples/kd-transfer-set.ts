@@ -37,9 +37,10 @@ const modelName = kd.nn.parseSafetensors(bytes, opts.teacher).metadata['kdgpu.mo
 if (!modelName) throw new Error(`${opts.teacher}: the file does not name its model (metadata kdgpu.model)`);
 const trainCount = opts.train ?? mode.train;
 const epochs = opts.epochs ?? mode.epochs;
+const batchSize = opts.batch ?? 256;
 await start('Distillation on a small transfer set', {
   teacher: `${modelName} from ${opts.teacher}`,
-  students: `784-256-256-10 MLP, ${trainCount} labelled images, ${epochs} epochs, batch 256, Adam 1e-3; KD: T 4, alpha 0.9`,
+  students: `784-256-256-10 MLP, ${trainCount} labelled images, ${epochs} epochs, batch ${batchSize}, Adam 1e-3; KD: T 4, alpha 0.9`,
   seeds: seeds.join(', '),
   out: opts.out,
 });
@@ -50,7 +51,7 @@ const runs: kd.RunRecord[] = [];
 let teacherReport: kd.TransferTeacherReport | undefined;
 const gains: number[] = [];
 for (const seed of seeds) {
-  const r = await kd.runTransferRecipe({ teacher, train: data.train, test: data.test, trainCount, epochs, seed, curveCount: 0, teacherReport });
+  const r = await kd.runTransferRecipe({ teacher, train: data.train, test: data.test, trainCount, epochs, batchSize, seed, curveCount: 0, teacherReport });
   teacherReport = r.teacher;
   runs.push({ ...r.scratch, name: `scratch, seed ${seed}` }, { ...r.kd, name: `distilled, seed ${seed}` });
   gains.push(r.gainPoints);

@@ -16,6 +16,7 @@ export interface CommonOptions {
   train?: number;
   test?: number;
   epochs?: number;
+  batch?: number;
 }
 
 export function intArg(v: string): number {
@@ -50,7 +51,8 @@ export function recipeProgram(name: string, description: string, dataHelp: strin
     .option('--seed <n>', 'seed of weights, shuffling and dropout', intArg, 0)
     .option('--train <n>', "training images (default: the mode's)", positiveIntArg)
     .option('--test <n>', "test images (default: the mode's)", positiveIntArg)
-    .option('--epochs <n>', "epochs of every run (default: the mode's)", positiveIntArg);
+    .option('--epochs <n>', "epochs of every run (default: the mode's)", positiveIntArg)
+    .option('--batch <n>', "batch size of every run (default: the mode's)", positiveIntArg);
 }
 
 /** MNIST from an IDX folder when given, else Fashion-MNIST (found by kd.fashionMnistDataset). */
