@@ -135,7 +135,7 @@ async function trainTeacher(src: ModelSource, train: ArrayDataset, epochs: numbe
   dropoutSeed(seed);
   const model = src.build({ seed });
   const loader = new GpuLoader(train, { batchSize: 128, shuffle: true, seed });
-  const optimizer = new Adam(model.parameters(), { lr: 1e-3 });
+  const optimizer = new Adam(model.trainableParameters(), { lr: 1e-3 });
   try {
     const { history } = await fit(model, loader, { optimizer, epochs, logEvery: 10, callbacks: progress ? [new ProgressBar({ epochs, batchSize: 128, label: 'teacher' })] : [] });
     return { model, seconds: (performance.now() - t0) / 1000, imagesPerSecond: trainingImagesPerSecond(history) };

@@ -68,7 +68,7 @@ function splitData(o: TrainOptions, src: ModelSource) {
 function makeOptimizer(o: TrainOptions, model: Module): { opt: Optimizer; lr: number } {
   const lr = o.lr ?? (o.optimizer === 'sgd' ? 0.01 : 1e-3);
   const wd = o.weightDecay === undefined ? {} : { weightDecay: o.weightDecay }; // AdamW keeps its 0.01 default
-  const params = model.parameters();
+  const params = model.trainableParameters();
   if (o.optimizer === 'sgd') return { opt: new SGD(params, { lr, momentum: o.momentum ?? 0, ...wd }), lr };
   return { opt: o.optimizer === 'adamw' ? new AdamW(params, { lr, ...wd }) : new Adam(params, { lr, ...wd }), lr };
 }

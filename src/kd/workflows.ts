@@ -82,7 +82,7 @@ export async function runTraining(
   const batchSize = cfg.batchSize ?? 256;
   dropoutSeed(seed);
   const loader = new GpuLoader(train, { batchSize, shuffle: true, seed, dropLast: cfg.dropLast });
-  const optimizer = makeOptimizer(model.parameters(), cfg);
+  const optimizer = makeOptimizer(model.trainableParameters(), cfg);
   try {
     const { history } = await fit(model, loader, { optimizer, epochs: cfg.epochs, loss, validation: cfg.validation, validationModel: evalModel, callbacks: cfg.callbacks, logEvery: cfg.logEvery, signal: cfg.signal });
     const test = await evaluate(evalModel, cfg.test);

@@ -90,6 +90,12 @@ export class Sequential extends Module {
     return this.forwardCapture(x, []).output;
   }
 
+  override setModule(name: string, m: Module): void {
+    super.setModule(name, m);
+    const i = Number(name);
+    if (Number.isInteger(i) && this.layers[i]) this.layers[i] = m;
+  }
+
   /**
    * forward, also returning the outputs of the layers at `taps` (indices into `layers`), e.g. a
    * hidden representation for distillation. A tapped Linear/Conv2d is not fused with its ReLU, so

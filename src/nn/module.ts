@@ -15,6 +15,8 @@ export abstract class Module {
   private readonly params = new Map<string, Tensor | null>();
   private readonly buffers = new Map<string, Tensor | null>();
   private readonly children = new Map<string, Module>();
+  /** Names of this module's own parameters that are frozen (kept across weight loads). */
+  private readonly frozen = new Set<string>();
 
   abstract forward(x: Tensor): ModuleOutput;
 
@@ -35,7 +37,7 @@ export abstract class Module {
   protected registerParameter(name: string, t: Tensor | null): Tensor | null {
     if (t) {
       if (t.dtype !== 'float32') throw new Error(`kdgpu: parameter ${name} must be float32, got ${t.dtype}`);
-      t.requiresGrad = true;
+      t.requiresGrad = !this.frozen.has(name);
       keep(t);
     }
     this.params.set(name, t);
@@ -62,6 +64,31 @@ export abstract class Module {
     // Layers keep their parameters in same-named fields too (Linear.weight): keep those in step.
     const self = this as unknown as Record<string, unknown>;
     if (old && self[name] === old) self[name] = t;
+  }
+
+  /**
+   * Freezes (or unfreezes) this module's own parameters named in `names` (default: all): a frozen
+   * parameter gets no gradient and is left out of `trainableParameters()`, so optimizers hold no
+   * state for it. The mark survives `loadStateDict`. See nn/freeze.ts for whole models.
+   */
+  setFrozen(frozen: boolean, names?: readonly string[]): void {
+    for (const n of names ?? [...this.params.keys()]) {
+      if (!this.params.has(n)) throw new Error(`kdgpu: ${this.constructor.name} has no parameter '${n}'`);
+      if (frozen) this.frozen.add(n);
+      else this.frozen.delete(n);
+      const t = this.params.get(n);
+      if (t) t.requiresGrad = !frozen;
+    }
+  }
+
+  /** Replaces a direct child (same name), e.g. a classifier head; the old one is not disposed. */
+  setModule(name: string, m: Module): void {
+    const old = this.children.get(name);
+    if (!old) throw new Error(`kdgpu: ${this.constructor.name} has no child module '${name}'`);
+    this.children.set(name, m);
+    // Models keep children in same-named fields too (ResNet.fc): keep those in step.
+    const self = this as unknown as Record<string, unknown>;
+    if (self[name] === old) self[name] = m;
   }
 
   setBuffer(name: string, t: Tensor): void {
@@ -92,6 +119,11 @@ export abstract class Module {
 
   parameters(): Tensor[] {
     return this.namedParameters().map(([, t]) => t);
+  }
+
+  /** Parameters that are not frozen (what an optimizer should update). */
+  trainableParameters(): Tensor[] {
+    return this.parameters().filter((t) => t.requiresGrad);
   }
 
   namedBuffers(prefix = ''): [string, Tensor][] {
