@@ -1,4 +1,5 @@
-export { Module, type ModuleOutput } from './module.js';
+export { Module, observeCalls, type CallObserver, type ModuleOutput } from './module.js';
+export { freeze, freezeUntil, replaceHead, unfreeze, type FreezeOptions, type FrozenBatchNorm } from './freeze.js';
 export { Linear, ReLU, Identity, Flatten, Sequential, rngOf, type LayerInit } from './layers.js';
 export { initWeight, initBias, fans, varianceScalingValues, type InitScheme, type VarianceScaling } from './init.js';
 export {

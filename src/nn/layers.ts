@@ -6,7 +6,7 @@ import { flatten } from '../autograd/ops-shape.js';
 import { Random } from '../autograd/random.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { initBias, initWeight, type InitScheme } from './init.js';
-import { Module, type ModuleOutput } from './module.js';
+import { Module, notifyCall, type ModuleOutput } from './module.js';
 
 export interface LayerInit {
   /** Initializer scheme (default 'pytorch'). */
@@ -116,7 +116,9 @@ export class Sequential extends Module {
       // Linear/Conv2d followed by ReLU run as one fused kernel; the ReLU keeps its place (and
       // PyTorch's numbering) in the state_dict.
       if (next instanceof ReLU && isFusable(m) && !m.activation && !taps.includes(i)) {
-        h = m.forwardFused(h, true);
+        const y = m.forwardFused(h, true);
+        notifyCall(m, h, y);
+        h = y;
         i++;
       } else {
         h = m.call(h);

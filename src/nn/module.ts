@@ -10,6 +10,26 @@ import { fmt } from '../autograd/shape.js';
 /** What `forward` returns: a tensor, or named tensors (e.g. logits and a hidden representation). */
 export type ModuleOutput = Tensor | { [name: string]: Tensor };
 
+/** Sees every leaf-layer call while set (model summaries trace non-sequential models with it). */
+export type CallObserver = (m: Module, x: Tensor, y: Tensor) => void;
+let callObserver: CallObserver | null = null;
+
+/** Runs `fn` with `observer` told of every `Module.call` (and fused layer call); not reentrant. */
+export function observeCalls<T>(observer: CallObserver, fn: () => T): T {
+  if (callObserver) throw new Error('kdgpu: observeCalls: already observing');
+  callObserver = observer;
+  try {
+    return fn();
+  } finally {
+    callObserver = null;
+  }
+}
+
+/** Tells the observer (if any) of a layer call that bypassed `Module.call` (fused kernels). */
+export function notifyCall(m: Module, x: Tensor, y: Tensor): void {
+  callObserver?.(m, x, y);
+}
+
 export abstract class Module {
   training = true;
   private readonly params = new Map<string, Tensor | null>();
@@ -26,6 +46,7 @@ export abstract class Module {
     if (!isTensorLike(y)) {
       throw new Error(`kdgpu: ${this.constructor.name}.call: forward returned named outputs (${Object.keys(y).join(', ')}); use forward() to read them`);
     }
+    callObserver?.(this, x, y);
     return y;
   }
 
