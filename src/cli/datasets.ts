@@ -1,7 +1,9 @@
 /**
- * `--dataset`: a known name (fashion-mnist, mnist, cifar10) or a folder holding MNIST-layout IDX
- * files or CIFAR-10 binary batches. Resolution and loading happen on the CPU, before the GPU
- * starts, so a wrong path fails fast.
+ * `--dataset`: a known name (fashion-mnist, mnist, cifar10), a folder holding MNIST-layout IDX
+ * files or CIFAR-10 binary batches, or `images:annotations.csv` — an image folder (PNG/JPEG
+ * files and a CSV of file, label, partition; see data/image-folder.ts) with --image-size and
+ * --channels (options.ts: imageFolderOptions). Resolution and loading happen on the CPU, before
+ * the GPU starts, so a wrong path fails fast.
  */
 import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -9,6 +11,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fromImageSet } from '../data/cifar.js';
 import { take, type ArrayDataset } from '../data/dataset.js';
+import type { Partition } from '../data/image-folder.js';
+import { loadImageFolder } from '../data/node-image-folder.js';
 import { fashionMnistDataset, loadCifar10, loadMnistLike } from '../data/node-files.js';
 import { CliError } from './output.js';
 
@@ -18,7 +22,19 @@ export interface DatasetSource {
   name: string;
   classNames: string[];
   load(split: Split): ArrayDataset;
+  /** The dataset's own validation partition, where it has one (image folders). */
+  validation?(): ArrayDataset;
 }
+
+/** `--dataset images:<csv>` options (see imageFolderOptions in options.ts). */
+export interface ImageDataOptions {
+  imageSize?: [number, number];
+  channels?: string | number;
+  convertChannels?: boolean;
+  strict?: boolean;
+}
+
+export const IMAGE_PREFIX = 'images:';
 
 export const DATASET_NAMES = ['fashion-mnist', 'mnist', 'cifar10'] as const;
 
@@ -54,7 +70,30 @@ function idxFolder(name: string, dirs: string[], classNames: string[], hint: str
   return { name, classNames, load: (split) => fromImageSet(loadMnistLike(split, dirs, name, hint)) };
 }
 
-export function resolveDataset(arg: string): DatasetSource {
+/** An image folder, decoded now (skipped files are reported on stderr). */
+function imageFolderSource(csv: string, o: ImageDataOptions): DatasetSource {
+  if (csv === '') throw new CliError(`--dataset ${IMAGE_PREFIX} needs the annotations CSV, e.g. --dataset ${IMAGE_PREFIX}data/annotations.csv`);
+  if (!existsSync(csv)) throw new CliError(`the annotations file ${csv} (--dataset ${IMAGE_PREFIX}${csv}) does not exist`);
+  const channels = Number(o.channels);
+  if (!o.imageSize || (channels !== 1 && channels !== 3)) {
+    throw new CliError(`--dataset ${IMAGE_PREFIX}${csv} needs --image-size and --channels (the model's input, e.g. --image-size 28 --channels 1)`);
+  }
+  let folder;
+  try {
+    folder = loadImageFolder(csv, { size: o.imageSize, channels, convert: o.convertChannels ?? false, strict: o.strict ?? false });
+  } catch (e) {
+    throw new CliError((e as Error).message.replace(/^kdgpu: /, ''));
+  }
+  const part = (p: Partition): ArrayDataset => {
+    const d = folder[p];
+    if (d.count === 0) throw new CliError(`${csv} has no usable images in the '${p}' partition`);
+    return d;
+  };
+  return { name: csv, classNames: folder.classNames, load: (split) => part(split), validation: () => part('validation') };
+}
+
+export function resolveDataset(arg: string, image: ImageDataOptions = {}): DatasetSource {
+  if (arg.startsWith(IMAGE_PREFIX)) return imageFolderSource(arg.slice(IMAGE_PREFIX.length), image);
   if (arg === 'fashion-mnist') return { name: arg, classNames: FASHION_CLASSES, load: (split) => fashionMnistDataset(split) };
   if (arg === 'mnist') {
     const hint = 'Put the IDX files (train-images-idx3-ubyte.gz, …) in one of those folders or set KDGPU_MNIST; machines without the MNIST training files can use --dataset fashion-mnist.';
@@ -72,6 +111,16 @@ export function resolveDataset(arg: string): DatasetSource {
   if (cifar) return { name: arg, classNames: CIFAR_CLASSES, load: (split) => loadCifar10(split, cifar) };
   if (hasIdx(arg)) return idxFolder(arg, [arg], DIGITS, `The folder needs ${IDX_FILES.join(', ')} (optionally .gz).`);
   throw new CliError(`dataset folder ${arg} has neither MNIST-layout IDX files (${IDX_FILES[0]}[.gz], …) nor CIFAR-10 batches (data_batch_1.bin, test_batch.bin)`);
+}
+
+/** The source's own validation set (an image folder's 'validation' partition), if it has a non-empty one. */
+export function ownValidation(src: DatasetSource): ArrayDataset | undefined {
+  if (!src.validation) return undefined;
+  try {
+    return src.validation();
+  } catch {
+    return undefined;
+  }
 }
 
 /** The first `size` samples (all when undefined); `option` names the flag in errors. */

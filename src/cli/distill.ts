@@ -33,10 +33,10 @@ import { saveWeights } from '../nn/node-weights.js';
 import { ProgressBar } from '../nn/progress.js';
 import { evaluate, type EpochLog } from '../nn/train.js';
 import { checkWritable } from './checkpoint-files.js';
-import { DATASET_NAMES, firstN, loadSplit, resolveDataset } from './datasets.js';
+import { DATASET_NAMES, firstN, loadSplit, ownValidation, resolveDataset, type ImageDataOptions } from './datasets.js';
 import { initGpu } from './gpu.js';
 import { checkInputs, loadInto, modelMetadata, readWeightsFile, resolveModel, type ModelSource, type WeightsFile } from './model-source.js';
-import { choiceOption, jsonOption, nonNegativeInt, numberIn, positiveInt, positiveNumber } from './options.js';
+import { choiceOption, imageFolderOptions, jsonOption, nonNegativeInt, numberIn, positiveInt, positiveNumber } from './options.js';
 import { CliError, Reporter } from './output.js';
 
 // ---- shared option groups ------------------------------------------------------------------
@@ -56,7 +56,7 @@ export interface StudentOptions {
   studentSpec?: string;
 }
 
-export interface DataOptions {
+export interface DataOptions extends ImageDataOptions {
   dataset: string;
   trainSize?: number;
   valSize: number;
@@ -87,11 +87,12 @@ export function addStudentOptions(c: Command): Command {
 }
 
 export function addDataOptions(c: Command): Command {
-  return c
-    .option('--dataset <name|path>', `${DATASET_NAMES.join(', ')}, or a folder of IDX files or CIFAR-10 batches`, 'fashion-mnist')
+  c.option('--dataset <name|path>', `${DATASET_NAMES.join(', ')}, a folder of IDX files or CIFAR-10 batches, or images:<annotations.csv> (an image folder)`, 'fashion-mnist')
     .option('--train-size <n>', 'train on the first n training images (default: all but --val-size)', positiveInt)
-    .option('--val-size <n>', 'validate after each epoch on the last n training images', nonNegativeInt, 0)
+    .option('--val-size <n>', "validate after each epoch on the last n training images (default 0: an image folder's validation partition, if any)", nonNegativeInt, 0)
     .option('--test-size <n>', 'final metrics on the first n test images (default: all)', positiveInt);
+  for (const opt of imageFolderOptions()) c.addOption(opt);
+  return c;
 }
 
 export function addRunOptions(c: Command, opts: { seed?: boolean } = {}): Command {
@@ -169,7 +170,7 @@ export interface SplitData {
 
 /** Train (first --train-size), validation (last --val-size training images) and test sets. */
 export function splitData(o: DataOptions, models: ModelSource[]): SplitData {
-  const ds = resolveDataset(o.dataset);
+  const ds = resolveDataset(o.dataset, o);
   const full = loadSplit(ds, 'train');
   for (const m of models) checkInputs(m, full, ds.name);
   const trainSize = o.trainSize ?? full.count - o.valSize;
@@ -179,7 +180,7 @@ export function splitData(o: DataOptions, models: ModelSource[]): SplitData {
   return {
     name: ds.name,
     train: take(full, 0, trainSize),
-    val: o.valSize > 0 ? take(full, full.count - o.valSize, o.valSize) : undefined,
+    val: o.valSize > 0 ? take(full, full.count - o.valSize, o.valSize) : ownValidation(ds),
     test: firstN(loadSplit(ds, 'test'), o.testSize, '--test-size', `${ds.name} test set`),
   };
 }

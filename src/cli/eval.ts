@@ -9,13 +9,13 @@
  */
 import { Command } from 'commander';
 import { evaluate } from '../nn/train.js';
-import { DATASET_NAMES, firstN, loadSplit, resolveDataset } from './datasets.js';
+import { DATASET_NAMES, firstN, loadSplit, resolveDataset, type ImageDataOptions } from './datasets.js';
 import { initGpu } from './gpu.js';
 import { checkInputs, loadInto, readWeightsFile, resolveModel } from './model-source.js';
-import { jsonOption, positiveInt } from './options.js';
+import { imageFolderOptions, jsonOption, positiveInt } from './options.js';
 import { Reporter } from './output.js';
 
-interface EvalOptions {
+interface EvalOptions extends ImageDataOptions {
   model?: string;
   modelSpec?: string;
   weights: string;
@@ -39,7 +39,7 @@ async function evalAction(o: EvalOptions, cmd: Command): Promise<void> {
   const t0 = performance.now();
   const weights = readWeightsFile(o.weights);
   const src = resolveModel(o, weights.metadata);
-  const ds = resolveDataset(o.dataset);
+  const ds = resolveDataset(o.dataset, o);
   const test = firstN(loadSplit(ds, 'test'), o.testSize, '--test-size', `${ds.name} test set`);
   checkInputs(src, test, ds.name);
   await initGpu(cmd);
@@ -77,14 +77,16 @@ async function evalAction(o: EvalOptions, cmd: Command): Promise<void> {
 }
 
 export default function evalCommand(): Command {
-  return new Command('eval')
+  const cmd = new Command('eval')
     .description('evaluate trained weights on a test set: accuracy, per-class accuracy, macro F1, confusion matrix')
     .requiredOption('--weights <file>', 'weights (safetensors), e.g. from `kdgpu train --out`')
     .option('--model <name>', 'built-in model (default: the one named in the weights file)')
     .option('--model-spec <file>', 'a JSON model spec (default: the one stored in the weights file)')
-    .option('--dataset <name|path>', `${DATASET_NAMES.join(', ')}, or a folder of IDX files or CIFAR-10 batches`, 'fashion-mnist')
+    .option('--dataset <name|path>', `${DATASET_NAMES.join(', ')}, a folder of IDX files or CIFAR-10 batches, or images:<annotations.csv> (an image folder)`, 'fashion-mnist')
     .option('--test-size <n>', 'evaluate on the first n test images (default: all)', positiveInt)
     .option('--batch <n>', 'images per forward pass', positiveInt, 500)
     .addOption(jsonOption())
-    .action((opts: EvalOptions, cmd: Command) => evalAction(opts, cmd));
+    .action((opts: EvalOptions, c: Command) => evalAction(opts, c));
+  for (const opt of imageFolderOptions()) cmd.addOption(opt);
+  return cmd;
 }

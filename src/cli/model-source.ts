@@ -4,9 +4,11 @@
  * here run before the GPU is touched, so a typo fails fast and cleanly.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { extname } from 'node:path';
 import type { ArrayDataset } from '../data/dataset.js';
 import { MODELS } from '../nn/models.js';
 import type { InitScheme } from '../nn/init.js';
+import { applyKerasH5, readKerasH5, type KerasH5File } from '../nn/keras-h5.js';
 import type { Module } from '../nn/module.js';
 import { parseSafetensors, serializeSafetensors, type SafeFile } from '../nn/safetensors.js';
 import { loadWeightsFromBytes } from '../nn/weights.js';
@@ -83,6 +85,8 @@ export interface WeightsFile {
   path: string;
   bytes: Uint8Array;
   metadata: Record<string, string>;
+  /** A Keras HDF5 file (.h5), already read; its weights are paired with the model's layers in order. */
+  keras?: KerasH5File;
 }
 
 /** Reads and parses a safetensors file (corrupt files are reported here, before GPU work). */
@@ -94,8 +98,14 @@ export function readSafetensorsFile(path: string, what: string): WeightsFile & {
   return { path, bytes, metadata: file.metadata, file };
 }
 
-/** Model weights from a weights file, or from the model part of a `train --checkpoint` file. */
+/** Model weights from a weights file, a Keras .h5 file, or the model part of a `train --checkpoint` file. */
 export function readWeightsFile(path: string): WeightsFile {
+  if (['.h5', '.hdf5'].includes(extname(path).toLowerCase())) {
+    if (!existsSync(path)) throw new CliError(`weights file ${path} does not exist`);
+    if (!statSync(path).isFile()) throw new CliError(`weights file ${path} is not a file`);
+    const bytes = new Uint8Array(readFileSync(path));
+    return { path, bytes, metadata: {}, keras: readKerasH5(bytes, path) };
+  }
   const w = readSafetensorsFile(path, 'weights file');
   if (!w.metadata.kdgpu?.includes('kdgpu-checkpoint')) return w;
   const entries = [...w.file.tensors]
@@ -107,7 +117,8 @@ export function readWeightsFile(path: string): WeightsFile {
 /** Loads weights; a mismatch names the parameter (and the model the file says it holds). */
 export function loadInto(model: Module, source: ModelSource, w: WeightsFile): void {
   try {
-    loadWeightsFromBytes(model, w.bytes, w.path);
+    if (w.keras) applyKerasH5(model, w.keras, w.path, { inputShape: source.inputShape });
+    else loadWeightsFromBytes(model, w.bytes, w.path);
   } catch (e) {
     const held = w.metadata[META_MODEL];
     const hint = held && held !== source.name ? ` (the file's metadata says it holds '${held}', not '${source.name}')` : '';

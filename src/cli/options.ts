@@ -36,3 +36,19 @@ export function choiceOption(flags: string, description: string, choices: readon
 
 /** `--json`: the one option every subcommand has. */
 export const jsonOption = () => new Option('--json', 'print one JSON document with the results on stdout (text and progress go to stderr)');
+
+/** `--image-size`: "n" (square) or "HxW", positive integers. */
+export function imageSize(value: string): [number, number] {
+  const m = /^\s*(\d+)\s*(?:[xX×]\s*(\d+)\s*)?$/.exec(value);
+  const hw = m ? [Number(m[1]), Number(m[2] ?? m[1])] : [];
+  if (hw.length !== 2 || !hw.every((v) => Number.isSafeInteger(v) && v >= 1)) throw new InvalidArgumentError('Expected a positive integer n (n×n) or HxW, e.g. 28 or 224x224.');
+  return [hw[0], hw[1]];
+}
+
+/** The options of an image-folder dataset (`--dataset images:annotations.csv`); add them to a command with addOption. */
+export const imageFolderOptions = (): Option[] => [
+  new Option('--image-size <n|HxW>', "images:… datasets: resize every image to n×n or H×W (the model's input size)").argParser(imageSize),
+  new Option('--channels <n>', "images:… datasets: the model's input channels, 1 (grayscale) or 3 (RGB)").choices(['1', '3']),
+  new Option('--convert-channels', 'images:… datasets: convert grayscale ↔ RGB images instead of skipping them'),
+  new Option('--strict', 'images:… datasets: stop at the first bad image or CSV row instead of skipping it'),
+];

@@ -19,15 +19,15 @@ import { saveWeights } from '../nn/node-weights.js';
 import { ProgressBar } from '../nn/progress.js';
 import { checkpointBytes, evaluate, fit, type EpochLog, type TrainCallbacks } from '../nn/train.js';
 import { checkWritable, defaultCheckpointPath, readCheckpoint, resumeCommand, writeAtomic } from './checkpoint-files.js';
-import { DATASET_NAMES, firstN, loadSplit, resolveDataset } from './datasets.js';
+import { DATASET_NAMES, firstN, loadSplit, ownValidation, resolveDataset, type ImageDataOptions } from './datasets.js';
 import { initGpu } from './gpu.js';
 import { checkInputs, modelMetadata, resolveModel, type ModelSource } from './model-source.js';
-import { choiceOption, jsonOption, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './options.js';
+import { choiceOption, imageFolderOptions, jsonOption, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './options.js';
 import { CliError, Reporter } from './output.js';
 
 export const INIT_SCHEMES = ['pytorch', 'keras', 'glorot_uniform', 'glorot_normal', 'xavier_uniform', 'xavier_normal', 'he_uniform', 'he_normal', 'lecun_uniform', 'lecun_normal'] as const;
 
-interface TrainOptions {
+interface TrainOptions extends ImageDataOptions {
   model?: string;
   modelSpec?: string;
   dataset: string;
@@ -52,7 +52,7 @@ interface TrainOptions {
 
 /** Datasets of a run: train, validation (the last --val-size training images) and test. */
 function splitData(o: TrainOptions, src: ModelSource) {
-  const ds = resolveDataset(o.dataset);
+  const ds = resolveDataset(o.dataset, o);
   const full = loadSplit(ds, 'train');
   checkInputs(src, full, ds.name);
   const trainSize = o.trainSize ?? full.count - o.valSize;
@@ -60,7 +60,7 @@ function splitData(o: TrainOptions, src: ModelSource) {
     throw new CliError(`--train-size ${trainSize} plus --val-size ${o.valSize} is more than the ${full.count} images of ${ds.name}'s training set`);
   }
   const train = take(full, 0, trainSize);
-  const val = o.valSize > 0 ? take(full, full.count - o.valSize, o.valSize) : undefined;
+  const val = o.valSize > 0 ? take(full, full.count - o.valSize, o.valSize) : ownValidation(ds);
   const test = o.testSize === 0 ? undefined : firstN(loadSplit(ds, 'test'), o.testSize, '--test-size', `${ds.name} test set`);
   return { name: ds.name, train, val, test };
 }
@@ -168,13 +168,13 @@ async function trainAction(o: TrainOptions, cmd: Command): Promise<void> {
 }
 
 export default function trainCommand(): Command {
-  return new Command('train')
+  const cmd = new Command('train')
     .description('train a model on a dataset (Ctrl-C stops after the current step and writes a checkpoint)')
     .option('--model <name>', 'built-in model (see `kdgpu summary --help`)')
     .option('--model-spec <file>', 'a JSON model spec (see src/cli/model-spec.ts for the format)')
-    .option('--dataset <name|path>', `${DATASET_NAMES.join(', ')}, or a folder of IDX files or CIFAR-10 batches`, 'fashion-mnist')
+    .option('--dataset <name|path>', `${DATASET_NAMES.join(', ')}, a folder of IDX files or CIFAR-10 batches, or images:<annotations.csv> (an image folder)`, 'fashion-mnist')
     .option('--train-size <n>', 'train on the first n training images (default: all but --val-size)', positiveInt)
-    .option('--val-size <n>', 'validate after each epoch on the last n training images', nonNegativeInt, 0)
+    .option('--val-size <n>', "validate after each epoch on the last n training images (default 0: an image folder's validation partition, if any)", nonNegativeInt, 0)
     .option('--test-size <n>', 'evaluate on the first n test images at the end (0: skip; default: all)', nonNegativeInt)
     .option('--epochs <n>', 'epochs to train (with --resume: the total, counting those already done)', positiveInt, 5)
     .option('--batch <n>', 'batch size', positiveInt, 64)
@@ -190,5 +190,7 @@ export default function trainCommand(): Command {
     .option('--resume <file>', 'continue from a checkpoint (use the same model, data and batch options)')
     .option('--no-progress', 'no progress bar')
     .addOption(jsonOption())
-    .action((opts: TrainOptions, cmd: Command) => trainAction(opts, cmd));
+    .action((opts: TrainOptions, c: Command) => trainAction(opts, c));
+  for (const opt of imageFolderOptions()) cmd.addOption(opt);
+  return cmd;
 }

@@ -1,6 +1,6 @@
 export { Module, observeCalls, type CallObserver, type ModuleOutput } from './module.js';
 export { freeze, freezeUntil, replaceHead, unfreeze, type FreezeOptions, type FrozenBatchNorm } from './freeze.js';
-export { Linear, ReLU, Identity, Flatten, Sequential, rngOf, type LayerInit } from './layers.js';
+export { Linear, ReLU, ReLU6, Identity, Flatten, Sequential, rngOf, type LayerInit } from './layers.js';
 export { initWeight, initBias, fans, varianceScalingValues, type InitScheme, type VarianceScaling } from './init.js';
 export {
   Optimizer,
@@ -20,6 +20,26 @@ export { weightsToBytes, loadWeightsFromBytes } from './weights.js';
 export { Conv2d, MaxPool2d, AvgPool2d, GlobalAvgPool2d, AvgPool1d, Dropout, type Conv2dLayerOptions } from './conv-layers.js';
 export { summary, formatSummary, layerSequence, type ModelSummary, type LayerSummary, type LayerSequence } from './summary.js';
 export { forwardWithHidden, type HiddenOutput } from './hidden.js';
+export { BatchNorm, BatchNorm2d, BatchNorm1d, type BatchNormLayerOptions } from './batchnorm.js';
+export { ResNet, ResNet50V2, MobileNetV2, makeDivisible, zeroPad2d, type BackboneOptions } from './backbones.js';
+export {
+  readKerasH5,
+  loadKerasH5Weights,
+  applyKerasH5,
+  planKerasLoad,
+  kerasTargets,
+  isHdf5,
+  convKernelToOIHW,
+  depthwiseKernelToOIHW,
+  denseKernelToLinear,
+  KERAS_TO_KDGPU_NAMES,
+  type KerasH5File,
+  type KerasLayer,
+  type KerasWeight,
+  type KerasTarget,
+  type KerasLoadOptions,
+  type LayoutArray,
+} from './keras-h5.js';
 export { MODELS, buildModel, FeaturesClassifier, type ModelInfo, type ModelOptions } from './models.js';
 export { classificationMetrics, rocAuc, argmaxRows, type ClassificationMetrics } from './metrics.js';
 export {

@@ -1,6 +1,6 @@
-/** Basic layers: Linear, ReLU, Flatten, Identity, Sequential. */
+/** Basic layers: Linear, ReLU, ReLU6, Flatten, Identity, Sequential. */
 import { defaultGenerator } from '../autograd/creation.js';
-import { relu } from '../autograd/ops-elementwise.js';
+import { relu, relu6 } from '../autograd/ops-elementwise.js';
 import { linear } from '../autograd/ops-matmul.js';
 import { flatten } from '../autograd/ops-shape.js';
 import { Random } from '../autograd/random.js';
@@ -56,6 +56,13 @@ export class Linear extends Module {
 export class ReLU extends Module {
   forward(x: Tensor): Tensor {
     return relu(x);
+  }
+}
+
+/** min(max(x, 0), 6) (MobileNetV2's activation). */
+export class ReLU6 extends Module {
+  forward(x: Tensor): Tensor {
+    return relu6(x);
   }
 }
 

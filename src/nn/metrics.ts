@@ -7,8 +7,16 @@ export interface ClassificationMetrics {
   perClassAccuracy: number[];
   /** Mean over classes of F1 = 2PR/(P+R); a class never predicted nor present counts as 0. */
   macroF1: number;
-  /** ROC-AUC of the positive class (index 1), for two classes only. */
+  /** ROC-AUC of the positive class (index 1), for two classes only (from the scores, not the decisions). */
   rocAuc?: number;
+  /**
+   * Two classes only, for the positive class (index 1) at the argmax decision (a tie predicts
+   * class 0): precision TP/(TP+FP), recall TP/(TP+FN) and F1 = 2TP/(2TP+FP+FN). A ratio with a
+   * zero denominator is 0 (scikit-learn's zero_division default).
+   */
+  precision?: number;
+  recall?: number;
+  f1?: number;
   /** confusion[true][predicted] */
   confusion: number[][];
 }
@@ -52,7 +60,7 @@ export function classificationMetrics(scores: Float32Array, labels: ArrayLike<nu
   let correct = 0;
   for (let i = 0; i < n; i++) {
     const t = labels[i];
-    if (!(t >= 0 && t < classes)) throw new Error(`kdgpu: metrics: label ${t} at ${i} is outside [0, ${classes})`);
+    if (!(Number.isInteger(t) && t >= 0 && t < classes)) throw new Error(`kdgpu: metrics: label ${t} at ${i} is not an integer in [0, ${classes})`);
     confusion[t][pred[i]]++;
     if (t === pred[i]) correct++;
   }
@@ -67,6 +75,13 @@ export function classificationMetrics(scores: Float32Array, labels: ArrayLike<nu
   }
   const m: ClassificationMetrics = { count: n, accuracy: n ? correct / n : NaN, perClassAccuracy, macroF1: f1Sum / classes, confusion };
   if (classes === 2) {
+    const tp = confusion[1][1];
+    const fp = confusion[0][1];
+    const fn = confusion[1][0];
+    const ratio = (a: number, b: number) => (b > 0 ? a / b : 0);
+    m.precision = ratio(tp, tp + fp);
+    m.recall = ratio(tp, tp + fn);
+    m.f1 = ratio(2 * tp, 2 * tp + fp + fn);
     const s = new Float64Array(n);
     // The positive class's score margin: monotone in its softmax probability.
     for (let i = 0; i < n; i++) s[i] = scores[i * 2 + 1] - scores[i * 2];

@@ -5,6 +5,7 @@
  */
 import { Random } from '../autograd/random.js';
 import type { Tensor } from '../autograd/tensor.js';
+import { MobileNetV2, ResNet, ResNet50V2 } from './backbones.js';
 import { Conv2d, Dropout, MaxPool2d } from './conv-layers.js';
 import type { InitScheme } from './init.js';
 import { Flatten, Linear, ReLU, Sequential } from './layers.js';
@@ -18,8 +19,10 @@ export interface ModelOptions {
   init?: InitScheme;
   /** Dropout rate, for models that take one. */
   dropout?: number;
-  /** Output classes (default 10). */
+  /** Output classes (default 10; 1000 for the ImageNet backbones). */
   classes?: number;
+  /** Width multiplier (mobilenet-v2; default 1). */
+  width?: number;
 }
 
 export interface ModelInfo {
@@ -164,6 +167,36 @@ export const MODELS: Record<string, ModelInfo> = {
         new Sequential(new Linear(1024, 256, l), new ReLU(), new Dropout(o.dropout ?? 0.1), new Linear(256, o.classes ?? 10, l)),
       );
     },
+  },
+  'resnet-8': {
+    name: 'resnet-8',
+    inputShape: [3, 32, 32],
+    description: "He et al.'s CIFAR ResNet-8: 3×3 conv16 → 3 stages of 1 basic block (16/32/64, BatchNorm) → global pool → dense",
+    build: (o = {}) => new ResNet('cifar-basic', [1, 1, 1], o),
+  },
+  'resnet-20': {
+    name: 'resnet-20',
+    inputShape: [3, 32, 32],
+    description: "He et al.'s CIFAR ResNet-20: 3 stages of 3 basic blocks (16/32/64, BatchNorm)",
+    build: (o = {}) => new ResNet('cifar-basic', [3, 3, 3], o),
+  },
+  resnet50: {
+    name: 'resnet50',
+    inputShape: [3, 224, 224],
+    description: "torchvision's ResNet-50 (bottlenecks 3/4/6/3, 1000 classes unless told), torchvision state_dict names",
+    build: (o = {}) => new ResNet('imagenet-bottleneck', [3, 4, 6, 3], { ...o, classes: o.classes ?? 1000 }),
+  },
+  'resnet50-v2': {
+    name: 'resnet50-v2',
+    inputShape: [3, 224, 224],
+    description: "Keras's pre-activation ResNet50V2 (layers in Keras's order), 1000 classes unless told",
+    build: (o = {}) => new ResNet50V2({ ...o, classes: o.classes ?? 1000 }),
+  },
+  'mobilenet-v2': {
+    name: 'mobilenet-v2',
+    inputShape: [3, 224, 224],
+    description: "torchvision's MobileNetV2 (ReLU6, inverted residuals, depthwise 3×3; option width), 1000 classes unless told",
+    build: (o = {}) => new MobileNetV2({ ...o, classes: o.classes ?? 1000 }),
   },
 };
 

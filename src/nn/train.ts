@@ -9,6 +9,7 @@
 import { full } from '../autograd/creation.js';
 import { noGrad } from '../autograd/graph.js';
 import { add } from '../autograd/ops-elementwise.js';
+import { augment, type AugmentOptions } from '../autograd/ops-augment.js';
 import { dropoutState, setDropoutState } from '../autograd/ops-dropout.js';
 import { softmaxCrossEntropy } from '../autograd/ops-softmax.js';
 import { concat } from '../autograd/ops-shape.js';
@@ -93,6 +94,11 @@ export interface FitOptions {
   resumeFrom?: Uint8Array;
   /** Set to stop after the current step (e.g. on Ctrl-C); a checkpoint is still written. */
   signal?: { stopped: boolean };
+  /**
+   * Random augmentation of every training batch (images [N, C, H, W]) on the GPU; the draw depends
+   * on (augment.seed, global step), so a resumed run augments as an uninterrupted one.
+   */
+  augment?: AugmentOptions;
 }
 
 export interface FitResult {
@@ -126,7 +132,9 @@ export async function fit(model: Module, loader: GpuLoader, opts: FitOptions): P
     let windowImages = 0;
     let windowSum: Tensor | null = null;
     for (const batch of loader.epoch()) {
-      const { x, y } = batch;
+      const { y } = batch;
+      const x = opts.augment ? augment(batch.x, opts.augment, (epoch - 1) * stepsPerEpoch + batch.index) : batch.x;
+      if (x !== batch.x) batch.x.dispose(); // the augmented copy replaces it
       const l = tidy(() => {
         const loss = lossFn(model.forward(x), y, x, batch);
         if (loss.size !== 1) throw new Error(`kdgpu: fit: the loss has shape [${loss.shape.join(', ')}], expected a scalar`);
