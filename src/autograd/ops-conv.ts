@@ -1,8 +1,17 @@
-/** 2-D convolution (PyTorch's conv2d: NCHW input, OIHW weight), optionally fused with bias and ReLU. */
-import { runConv2d, runConv2dGradBias, runConv2dGradInput, runConv2dGradWeight, type ConvGeometry } from '../kernels/conv2d.js';
-import { GRAD } from '../kernels/elementwise.js';
+/**
+ * 2-D convolution (PyTorch's conv2d: NCHW input, OIHW weight, grouped/depthwise with `groups`),
+ * optionally fused with bias and ReLU or ReLU6.
+ */
+import { runConv2d, runConv2dGradBias, runConv2dGradInput, runConv2dGradWeight } from '../kernels/conv2d.js';
+import {
+  runGroupedConv2d,
+  runGroupedConv2dGradInput,
+  runGroupedConv2dGradWeight,
+  type ConvActivation,
+  type GroupedConvGeometry,
+} from '../kernels/conv2d-grouped.js';
 import { record } from './graph.js';
-import { elementwise } from './ops-elementwise.js';
+import { activationGrad, relu6 } from './ops-elementwise.js';
 import { fmt } from './shape.js';
 import { fromBuffer, type Tensor } from './tensor.js';
 
@@ -19,14 +28,23 @@ export interface Conv2dOptions {
   padding?: IntPair | 'valid' | 'same';
   /** Default 1. */
   dilation?: IntPair;
-  /** Only 1 for now. */
+  /**
+   * Split the channels into this many groups (default 1): output channels g·O/groups …
+   * (g + 1)·O/groups − 1 read only input channels g·C/groups … (g + 1)·C/groups − 1, and the
+   * weight is [O, C/groups, KH, KW]. groups = C is depthwise.
+   */
   groups?: number;
   /** Apply ReLU in the same kernel (y = relu(conv + bias)). */
   relu?: boolean;
+  /**
+   * Apply ReLU6 = min(max(·, 0), 6) after the convolution: in the same kernel for groups > 1,
+   * as a separate elementwise pass for groups = 1.
+   */
+  relu6?: boolean;
 }
 
 /** The resolved geometry of a convolution, with the padding on all four sides. */
-export interface Conv2dPlan extends ConvGeometry {
+export interface Conv2dPlan extends GroupedConvGeometry {
   padBottom: number;
   padRight: number;
   outShape: [number, number, number, number];
@@ -61,13 +79,25 @@ export function planConv2d(
     throw new Error(`kdgpu: ${OP}: weight must be 4-D [outChannels, inChannels, kernelH, kernelW], got ${fmt(wShape)} (${shapes})`);
   }
   const groups = opts.groups ?? 1;
-  if (groups !== 1) {
-    throw new Error(`kdgpu: ${OP}: groups = ${String(groups)} is not supported yet (only groups = 1; grouped/depthwise convolution is not implemented) (${shapes})`);
+  if (typeof groups !== 'number' || !Number.isInteger(groups) || groups < 1) {
+    throw new Error(`kdgpu: ${OP}: groups must be a positive integer, got ${JSON.stringify(groups)} (${shapes})`);
   }
   const [N, C, H, W] = xShape;
   const [O, I, KH, KW] = wShape;
-  if (C !== I) {
+  if (C % groups !== 0 || O % groups !== 0) {
+    throw new Error(
+      `kdgpu: ${OP}: groups = ${groups} must divide the input channels (${C}, input ${fmt(xShape)}) and the output channels ` +
+        `(${O}, weight ${fmt(wShape)})`,
+    );
+  }
+  if (groups === 1 && C !== I) {
     throw new Error(`kdgpu: ${OP}: input ${fmt(xShape)} has ${C} channels but weight ${fmt(wShape)} expects ${I} input channels (dimension 1 of both must match)`);
+  }
+  if (I !== C / groups) {
+    throw new Error(
+      `kdgpu: ${OP}: input ${fmt(xShape)} has ${C} channels in ${groups} groups of ${C / groups}, but weight ${fmt(wShape)} expects ` +
+        `${I} input channels per group (expected weight [${O}, ${C / groups}, ${KH}, ${KW}])`,
+    );
   }
   if (KH < 1 || KW < 1) throw new Error(`kdgpu: ${OP}: weight ${fmt(wShape)} has an empty kernel; expected kernel height and width ≥ 1`);
   if (bShape && (bShape.length !== 1 || bShape[0] !== O)) {
@@ -123,13 +153,21 @@ export function planConv2d(
     padLeft: padL,
     padBottom: padB,
     padRight: padR,
+    groups,
     outShape: [N, O, OH, OW],
   };
 }
 
+/** The fused activation asked for by the options (at most one). */
+function activationOf(opts: Conv2dOptions): ConvActivation | undefined {
+  if (opts.relu && opts.relu6) throw new Error(`kdgpu: ${OP}: relu and relu6 were both requested; expected at most one activation`);
+  return opts.relu ? 'relu' : opts.relu6 ? 'relu6' : undefined;
+}
+
 /**
- * 2-D convolution (cross-correlation, as in PyTorch): x [N, C, H, W], weight [O, C, KH, KW],
- * bias [O] → [N, O, OH, OW]. With `relu: true` the ReLU runs in the same kernel.
+ * 2-D convolution (cross-correlation, as in PyTorch): x [N, C, H, W], weight [O, C/groups, KH, KW],
+ * bias [O] → [N, O, OH, OW]. With `relu: true` the ReLU runs in the same kernel; so does ReLU6
+ * (`relu6: true`) for grouped convolutions.
  */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
   const ts = bias ? [x, weight, bias] : [x, weight];
@@ -140,20 +178,39 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
     }
   }
   const g = planConv2d(x.shape, weight.shape, bias ? bias.shape : null, opts);
-  const relu = opts.relu ?? false;
+  const activation = activationOf(opts);
   const e = x.engine;
-  const yBuf = runConv2d(e, x.bufferFor(OP), weight.bufferFor(OP), g, { bias: bias?.bufferFor(OP), relu });
-  const y = fromBuffer(e, yBuf, g.outShape, 'float32');
+  const grouped = g.groups > 1;
+  const xb = x.bufferFor(OP);
+  const wb = weight.bufferFor(OP);
+  const bb = bias?.bufferFor(OP);
+  let y: Tensor;
+  if (grouped) {
+    y = fromBuffer(e, runGroupedConv2d(e, xb, wb, g, { bias: bb, activation }), g.outShape, 'float32');
+  } else {
+    // The dense kernel fuses ReLU only: ReLU6 runs as a separate pass (no tape: the node below
+    // holds the gradient of both).
+    y = fromBuffer(e, runConv2d(e, xb, wb, g, { bias: bb, relu: activation === 'relu' }), g.outShape, 'float32');
+    if (activation === 'relu6') {
+      const z = y;
+      y = relu6(z);
+      z.dispose();
+    }
+  }
   const desc =
     `${OP} ${fmt(x.shape)} * ${fmt(weight.shape)}${bias ? ' + bias' : ''}` +
-    ` stride ${g.strideH}×${g.strideW} pad ${g.padTop},${g.padBottom},${g.padLeft},${g.padRight} dilation ${g.dilationH}×${g.dilationW}${relu ? ' → relu' : ''}`;
-  const save = relu ? [x, weight, y] : [x, weight];
+    ` stride ${g.strideH}×${g.strideW} pad ${g.padTop},${g.padBottom},${g.padLeft},${g.padRight} dilation ${g.dilationH}×${g.dilationW}` +
+    `${grouped ? ` groups ${g.groups}` : ''}${activation ? ` → ${activation}` : ''}`;
+  const save = activation ? [x, weight, y] : [x, weight];
   return record(desc, ts, y, save, (grad, s) => {
     const [xs, ws] = s;
-    const gz = relu ? elementwise(OP, GRAD.relu, [grad, s[2]]) : grad;
+    const gz = activation ? activationGrad(OP, activation, grad, s[2]) : grad;
     const gb = gz.bufferFor(OP);
-    const dx = x.requiresGrad ? fromBuffer(e, runConv2dGradInput(e, gb, ws.bufferFor(OP), g), x.shape, 'float32') : null;
-    const dw = weight.requiresGrad ? fromBuffer(e, runConv2dGradWeight(e, xs.bufferFor(OP), gb, g), weight.shape, 'float32') : null;
+    const gradInput = grouped ? runGroupedConv2dGradInput : runConv2dGradInput;
+    const gradWeight = grouped ? runGroupedConv2dGradWeight : runConv2dGradWeight;
+    const dx = x.requiresGrad ? fromBuffer(e, gradInput(e, gb, ws.bufferFor(OP), g), x.shape, 'float32') : null;
+    const dw = weight.requiresGrad ? fromBuffer(e, gradWeight(e, xs.bufferFor(OP), gb, g), weight.shape, 'float32') : null;
+    // The bias gradient (per-channel sums of dy) does not depend on the groups.
     const db = bias?.requiresGrad ? fromBuffer(e, runConv2dGradBias(e, gb, g), bias.shape, 'float32') : null;
     if (gz !== grad) gz.dispose();
     return bias ? [dx, dw, db] : [dx, dw];

@@ -63,6 +63,25 @@ export const sigmoid = (x: Tensor): Tensor =>
 export const tanh = (x: Tensor): Tensor => unary('tanh', x, (g, _x, y) => elementwise('tanh', GRAD.tanh, [g, y]), 'y');
 export const abs = (x: Tensor): Tensor => unary('abs', x, (g, xs) => elementwise('abs', GRAD.abs, [g, xs]), 'x');
 
+/** ReLU6 = min(max(x, 0), 6) (MobileNet's activation). */
+const RELU6: ElementwiseSpec = { name: 'relu6', arity: 1, expr: 'min(max($0, $T(0.0)), $T(6.0))' };
+/** (g, y) → g where 0 < y < 6, else 0: PyTorch's hardtanh_backward, read from the output. */
+const RELU6_GRAD: ElementwiseSpec = { name: 'relu6Grad', arity: 2, expr: 'select($T(0.0), $0, ($1 > $T(0.0)) & ($1 < $T(6.0)))' };
+
+export function relu6(x: Tensor): Tensor {
+  expectFloat('relu6', x);
+  const y = elementwise('relu6', RELU6, [x]);
+  return record(`relu6 ${fmt(x.shape)}`, [x], y, [y], (g, [ys]) => [elementwise('relu6', RELU6_GRAD, [g, ys])]);
+}
+
+/**
+ * The gradient through an activation fused into an op (conv2d, linear), given the upstream
+ * gradient g and the activation's output y.
+ */
+export function activationGrad(op: string, activation: 'relu' | 'relu6', g: Tensor, y: Tensor): Tensor {
+  return elementwise(op, activation === 'relu' ? GRAD.relu : RELU6_GRAD, [g, y]);
+}
+
 // ---- binary -------------------------------------------------------------------------------
 
 type BinaryName = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum' | 'pow';

@@ -356,6 +356,7 @@ export class Engine {
     flops?: number,
   ): void {
     this.checkAlive();
+    if (this.shapeOnlyDepth > 0) return;
     const c = this.compile(kernel);
     const [x, y = 1, z = 1] = workgroups;
     if (x === 0 || y === 0 || z === 0) return;
@@ -408,7 +409,24 @@ export class Engine {
   }
 
   /** Copies bytes between storage buffers, in order with the recorded dispatches. */
+  private shapeOnlyDepth = 0;
+
+  /**
+   * Runs `fn` with kernels skipped: ops still check shapes and allocate their outputs, but no
+   * kernel is compiled or dispatched, so the values are garbage. Model summaries use it to trace
+   * shapes through large models (a ResNet-50 at 224×224) in milliseconds instead of minutes.
+   */
+  shapeOnly<T>(fn: () => T): T {
+    this.shapeOnlyDepth++;
+    try {
+      return fn();
+    } finally {
+      this.shapeOnlyDepth--;
+    }
+  }
+
   copyBuffer(src: PooledBuffer, srcOffset: number, dst: PooledBuffer, dstOffset: number, bytes: number): void {
+    if (this.shapeOnlyDepth > 0) return;
     if (bytes === 0) return;
     const enc = this.ensureEncoderNoPass();
     src.lastUse = this.epoch;

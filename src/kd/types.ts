@@ -9,8 +9,11 @@ export type ConfigValue = number | string | boolean | null;
 export interface TestMetrics {
   accuracy: number;
   macroF1: number;
-  /** Only for two classes. */
+  /** Only for two classes: ROC-AUC from the scores, and precision/recall/F1 of class 1 at the argmax decision. */
   rocAuc?: number;
+  precision?: number;
+  recall?: number;
+  f1?: number;
   perClassAccuracy?: number[];
 }
 
@@ -33,5 +36,6 @@ export interface RunRecord {
 export function testMetricsOf(m: ClassificationMetrics): TestMetrics {
   const t: TestMetrics = { accuracy: m.accuracy, macroF1: m.macroF1, perClassAccuracy: m.perClassAccuracy };
   if (m.rocAuc !== undefined) t.rocAuc = m.rocAuc;
+  if (m.f1 !== undefined) Object.assign(t, { precision: m.precision, recall: m.recall, f1: m.f1 });
   return t;
 }

@@ -7,6 +7,7 @@
  * dropout masks (the dropout stream is re-seeded), so a scratch student and a distilled student
  * built with the same seed differ only in their loss.
  */
+import type { AugmentOptions } from '../autograd/ops-augment.js';
 import { dropoutSeed } from '../autograd/ops-dropout.js';
 import { softmaxCrossEntropy } from '../autograd/ops-softmax.js';
 import { mul, add } from '../autograd/ops-elementwise.js';
@@ -46,6 +47,12 @@ export interface TrainConfig {
   name?: string;
   /** Extra config values to record (model names, …). */
   record?: Record<string, ConfigValue>;
+  /**
+   * Random flips/rotation/brightness/zoom of each training batch, on the GPU (seeded by `seed`
+   * unless given). In distillation the teacher's soft targets come from the un-augmented images
+   * (they are computed once and cached), so the student matches the teacher's clean view.
+   */
+  augment?: AugmentOptions;
   /** Set `stopped` to end training after the current step (a Stop button, Ctrl-C); the run is still evaluated. */
   signal?: { stopped: boolean };
 }
@@ -84,7 +91,8 @@ export async function runTraining(
   const loader = new GpuLoader(train, { batchSize, shuffle: true, seed, dropLast: cfg.dropLast });
   const optimizer = makeOptimizer(model.trainableParameters(), cfg);
   try {
-    const { history } = await fit(model, loader, { optimizer, epochs: cfg.epochs, loss, validation: cfg.validation, validationModel: evalModel, callbacks: cfg.callbacks, logEvery: cfg.logEvery, signal: cfg.signal });
+    const augment = cfg.augment ? { seed, ...cfg.augment } : undefined;
+    const { history } = await fit(model, loader, { optimizer, epochs: cfg.epochs, loss, validation: cfg.validation, validationModel: evalModel, callbacks: cfg.callbacks, logEvery: cfg.logEvery, signal: cfg.signal, augment });
     const test = await evaluate(evalModel, cfg.test);
     const dataHash = await hashDataset(train);
     return {

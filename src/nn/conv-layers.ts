@@ -7,10 +7,10 @@ import { initBias, initWeight } from './init.js';
 import { rngOf, type LayerInit } from './layers.js';
 import { Module } from './module.js';
 
-export interface Conv2dLayerOptions extends LayerInit, Omit<Conv2dOptions, 'relu'> {
+export interface Conv2dLayerOptions extends LayerInit, Omit<Conv2dOptions, 'relu' | 'relu6'> {
   bias?: boolean;
-  /** Fuse a ReLU into the convolution kernel. */
-  activation?: 'relu';
+  /** Fuse a ReLU or ReLU6 into the convolution. */
+  activation?: 'relu' | 'relu6';
 }
 
 export class Conv2d extends Module {
@@ -18,7 +18,8 @@ export class Conv2d extends Module {
   bias: Tensor | null;
   readonly kernelSize: [number, number];
   readonly options: Conv2dOptions;
-  readonly activation: 'relu' | undefined;
+  readonly activation: 'relu' | 'relu6' | undefined;
+  readonly groups: number;
 
   constructor(
     readonly inChannels: number,
@@ -31,28 +32,42 @@ export class Conv2d extends Module {
     if (![inChannels, outChannels, ...k].every((v) => Number.isInteger(v) && v >= 1)) {
       throw new Error(`kdgpu: Conv2d(${inChannels}, ${outChannels}, ${JSON.stringify(kernelSize)}): channels and kernel size must be positive integers`);
     }
-    if ((opts.groups ?? 1) !== 1) throw new Error('kdgpu: Conv2d: only groups = 1 is supported');
+    const groups = opts.groups ?? 1;
+    if (!Number.isInteger(groups) || groups < 1 || inChannels % groups !== 0 || outChannels % groups !== 0) {
+      throw new Error(
+        `kdgpu: Conv2d(${inChannels}, ${outChannels}, ${JSON.stringify(kernelSize)}): groups = ${JSON.stringify(groups)} must be a positive integer dividing both channel counts`,
+      );
+    }
+    if (opts.activation !== undefined && opts.activation !== 'relu' && opts.activation !== 'relu6') {
+      throw new Error(`kdgpu: Conv2d(${inChannels}, ${outChannels}, ${JSON.stringify(kernelSize)}): activation must be 'relu' or 'relu6', got ${JSON.stringify(opts.activation)}`);
+    }
     this.kernelSize = k;
+    this.groups = groups;
     const rng = rngOf(opts);
     const scheme = opts.init ?? 'pytorch';
-    const shape = [outChannels, inChannels, k[0], k[1]];
+    // PyTorch's layout; fan-in (init.ts's fans) is then (in / groups)·kh·kw, as in PyTorch.
+    const shape = [outChannels, inChannels / groups, k[0], k[1]];
     this.weight = this.registerParameter('weight', initWeight(shape, scheme, rng))!;
     this.bias = opts.bias === false ? null : this.registerParameter('bias', initBias(outChannels, shape, scheme, rng));
-    this.options = { stride: opts.stride, padding: opts.padding, dilation: opts.dilation };
+    this.options = { stride: opts.stride, padding: opts.padding, dilation: opts.dilation, groups };
     this.activation = opts.activation;
   }
 
   forward(x: Tensor): Tensor {
-    return this.forwardFused(x, this.activation === 'relu');
+    return this.forwardFused(x, false);
   }
 
-  /** The convolution with the ReLU fused in (Sequential uses it for Conv2d → ReLU). */
+  /**
+   * The convolution with its activation, and with a ReLU fused in when `relu` (Sequential uses it
+   * for Conv2d → ReLU; a ReLU after ReLU6 changes nothing).
+   */
   forwardFused(x: Tensor, relu: boolean): Tensor {
-    return conv2d(x, this.weight, this.bias, { ...this.options, relu });
+    const activation = this.activation ?? (relu ? 'relu' : undefined);
+    return conv2d(x, this.weight, this.bias, { ...this.options, relu: activation === 'relu', relu6: activation === 'relu6' });
   }
 
   override describe(): string {
-    return `Conv2d(${this.inChannels} → ${this.outChannels}, ${this.kernelSize.join('×')})`;
+    return `Conv2d(${this.inChannels} → ${this.outChannels}, ${this.kernelSize.join('×')}${this.groups > 1 ? `, groups ${this.groups}` : ''})`;
   }
 }
 

@@ -58,7 +58,8 @@ function costOf(m: Module, inShape: readonly number[], outShape: readonly number
     return { macs, floatOps: 2 * macs + (m.bias ? rows * m.outFeatures : 0) };
   }
   if (m instanceof Conv2d) {
-    const macs = outCount * m.inChannels * m.kernelSize[0] * m.kernelSize[1];
+    // Each output reads the (in / groups) channels of its group.
+    const macs = outCount * (m.inChannels / m.groups) * m.kernelSize[0] * m.kernelSize[1];
     return { macs, floatOps: 2 * macs + (m.bias ? outCount : 0) };
   }
   if (m instanceof MaxPool2d || m instanceof AvgPool2d) return { macs: 0, floatOps: m.kernelArea * outCount };
