@@ -95,6 +95,24 @@ describe('kdgpu CLI', function () {
     expect(s.layers[0]).to.include({ name: '0', type: 'Conv2d', params: 320 });
   });
 
+  // MACs: conv and linear multiply-adds counted by PyTorch forward hooks on torchvision's models.
+  it('summary --json gives torchvision\'s parameter counts for mobilenet-v2 and resnet50 (traced, residual blocks included)', async () => {
+    for (const [model, params, macs, leaf] of [
+      ['mobilenet-v2', 3_504_872, 300_774_272, { name: 'features.1.conv.0.0', type: 'Conv2d', params: 288 }],
+      ['resnet50', 25_557_032, 4_089_184_256, { name: 'layer1.0.downsample.0', type: 'Conv2d', params: 16_384 }],
+    ] as const) {
+      const r = await kdgpu('summary', model, '--json');
+      expect(r.code, r.stderr).to.equal(0);
+      const s = JSON.parse(r.stdout);
+      expect(s.inputShape).to.deep.equal([3, 224, 224]);
+      expect(s.params, model).to.equal(params);
+      expect(s.macs, model).to.equal(macs);
+      expect(s.layers.at(-1).outputShape).to.deep.equal([1000]);
+      expect(s.layers.reduce((a: number, l: { params: number }) => a + l.params, 0), `${model}: rows add up`).to.equal(params);
+      expect(s.layers.find((l: { name: string }) => l.name === leaf.name)).to.include(leaf);
+    }
+  });
+
   it('info --json describes the adapter', async () => {
     const r = await kdgpu('info', '--json');
     expect(r.code, r.stderr).to.equal(0);

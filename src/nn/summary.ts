@@ -10,7 +10,7 @@ import { tidy } from '../autograd/scope.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { AvgPool2d, Conv2d, GlobalAvgPool2d, MaxPool2d } from './conv-layers.js';
 import { Linear, Sequential } from './layers.js';
-import type { Module } from './module.js';
+import { observeCalls, type Module } from './module.js';
 
 export interface LayerSummary {
   name: string;
@@ -67,23 +67,48 @@ function costOf(m: Module, inShape: readonly number[], outShape: readonly number
   return { macs: 0, floatOps: 0 };
 }
 
-/** Runs one zero sample of `inputShape` (no batch dimension) through the model's layers. */
+/** Models that run a fixed list of layers (Sequential, or with a `sequence()`) are summarised by it. */
+function hasSequence(m: Module): boolean {
+  return m instanceof Sequential || typeof (m as unknown as Partial<LayerSequence>).sequence === 'function';
+}
+
+/**
+ * Runs one zero sample of `inputShape` (no batch dimension) through the model: layer by layer
+ * for sequential models; other models (residual blocks, …) are traced, one row per leaf layer
+ * call in call order. Shapes only: no kernel runs (engine.shapeOnly), so large backbones at
+ * 224×224 take milliseconds.
+ */
 export function summary(model: Module, inputShape: readonly number[]): ModelSummary {
   const layers: LayerSummary[] = [];
   const wasTraining = model.training;
+  const row = (name: string, m: Module, inShape: readonly number[], outShape: number[]): LayerSummary => {
+    const params = m.namedParameters().reduce((s, [, p]) => s + p.size, 0);
+    return { name, type: m.constructor.name, description: m.describe(), outputShape: outShape, params, ...costOf(m, inShape, outShape) };
+  };
   model.eval();
   try {
     noGrad(() =>
       tidy(() => {
-        let h: Tensor = zeros([1, ...inputShape]);
-        for (const [name, m] of layerSequence(model)) {
-          const inShape = h.shape.slice(1);
-          const out = m.call(h);
-          const outShape = out.shape.slice(1);
-          const params = m.namedParameters().reduce((s, [, p]) => s + p.size, 0);
-          layers.push({ name, type: m.constructor.name, description: m.describe(), outputShape: outShape, params, ...costOf(m, inShape, outShape) });
-          h = out;
-        }
+        const x = zeros([1, ...inputShape]);
+        x.engine.shapeOnly(() => {
+          if (hasSequence(model)) {
+            let h: Tensor = x;
+            for (const [name, m] of layerSequence(model)) {
+              const out = m.call(h);
+              layers.push(row(name, m, h.shape.slice(1), out.shape.slice(1)));
+              h = out;
+            }
+            return;
+          }
+          const names = new Map(model.namedModules().map(([n, m]) => [m, n] as const));
+          observeCalls(
+            (m, xin, y) => {
+              if (m.namedChildren().length) return; // containers: their leaves have rows
+              layers.push(row(names.get(m) ?? `(${m.constructor.name.toLowerCase()})`, m, xin.shape.slice(1), y.shape.slice(1)));
+            },
+            () => model.forward(x),
+          );
+        });
       }),
     );
   } finally {
@@ -95,7 +120,7 @@ export function summary(model: Module, inputShape: readonly number[]): ModelSumm
     inputShape: [...inputShape],
     layers,
     params,
-    trainableParams: params,
+    trainableParams: model.trainableParameters().reduce((s, p) => s + p.size, 0),
     macs: layers.reduce((s, l) => s + l.macs, 0),
     floatOps,
     profilerFlops: Math.floor(floatOps / 2),
