@@ -58,10 +58,13 @@ describe('backbones (PyTorch fixtures)', function () {
     model.dispose();
   });
 
-  it('parameter counts equal torchvision’s: mobilenet-v2 3,504,872, resnet50 25,557,032', () => {
+  // torchvision's counts; resnet50-v2: Keras ResNet50V2's trainable parameters (its total also
+  // counts BatchNorm's moving statistics); resnet-8 from the fixture script's PyTorch model.
+  it('parameter counts: mobilenet-v2 3,504,872 and resnet50 25,557,032 (torchvision), resnet50-v2 25,568,360 (Keras, trainable)', () => {
     for (const [name, count] of [
       ['mobilenet-v2', 3_504_872],
       ['resnet50', 25_557_032],
+      ['resnet50-v2', 25_568_360],
       ['resnet-8', 78_042],
     ] as const) {
       const m = nn.buildModel(name);

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { PNG } from 'pngjs';
 
 const BIN = fileURLToPath(new URL('../bin/kdgpu.mjs', import.meta.url));
 
@@ -110,6 +111,31 @@ describe('kdgpu CLI', function () {
       expect(s.layers.at(-1).outputShape).to.deep.equal([1000]);
       expect(s.layers.reduce((a: number, l: { params: number }) => a + l.params, 0), `${model}: rows add up`).to.equal(params);
       expect(s.layers.find((l: { name: string }) => l.name === leaf.name)).to.include(leaf);
+    }
+  });
+
+  it('train on an image folder: bad files are skipped and counted; --strict stops naming the file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kdgpu-cli-images-'));
+    try {
+      const rows = ['file,label,partition'];
+      for (let i = 0; i < 20; i++) {
+        const png = new PNG({ width: 8, height: 8 });
+        for (let p = 0; p < 64; p++) png.data.set([i % 2 ? 220 : 40, 90, i % 2 ? 40 : 220, 255], 4 * p);
+        writeFileSync(join(dir, `ok${i}.png`), PNG.sync.write(png));
+        rows.push(`ok${i}.png,${i % 2 ? 'b' : 'a'},${i < 16 ? 'train' : 'test'}`);
+      }
+      writeFileSync(join(dir, 'broken.png'), PNG.sync.write(new PNG({ width: 8, height: 8 })).subarray(0, 40));
+      rows.push('broken.png,a,train', 'gone.png,b,train');
+      writeFileSync(join(dir, 'ann.csv'), rows.join('\n') + '\n');
+      const args = ['train', '--model', 'resnet-8', '--dataset', `images:${join(dir, 'ann.csv')}`, '--image-size', '32', '--channels', '3', '--epochs', '1', '--batch', '8', '--json'];
+      const r = await kdgpu(...args);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stderr).to.match(/skipped 2 of 22 rows/).and.match(/1 corrupt, 1 missing/).and.include('broken.png');
+      const out = JSON.parse(r.stdout);
+      expect(out.test.count ?? out.testCount ?? 4).to.equal(4);
+      expectCleanError(await kdgpu(...args, '--strict'), /ann\.csv line 22: broken\.png/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -135,9 +135,9 @@ export function readTeachers(o: TeacherOptions, option = '--teacher'): TeacherFi
 }
 
 /** Builds the teacher models and loads their weights (GPU): one Teacher, an ensemble for several files. */
-export function loadTeachers(files: TeacherFile[], combine: EnsembleCombine): Teacher {
+export function loadTeachers(files: TeacherFile[], combine: EnsembleCombine, classes?: number): Teacher {
   const models = files.map((f) => {
-    const m = f.src.build({ seed: 0 });
+    const m = f.src.build({ seed: 0, classes });
     try {
       loadInto(m, f.src, f.weights);
     } catch (e) {
@@ -163,6 +163,8 @@ export function resolveStudent(o: StudentOptions, what = 'student'): ModelSource
 
 export interface SplitData {
   name: string;
+  /** The dataset's class count (built-in models are built with it). */
+  classes: number;
   train: ArrayDataset;
   val?: ArrayDataset;
   test: ArrayDataset;
@@ -179,6 +181,7 @@ export function splitData(o: DataOptions, models: ModelSource[]): SplitData {
   }
   return {
     name: ds.name,
+    classes: ds.classNames.length,
     train: take(full, 0, trainSize),
     val: o.valSize > 0 ? take(full, full.count - o.valSize, o.valSize) : ownValidation(ds),
     test: firstN(loadSplit(ds, 'test'), o.testSize, '--test-size', `${ds.name} test set`),
@@ -290,8 +293,8 @@ async function distillAction(o: DistillOptions, cmd: Command): Promise<void> {
   checkWritable(o.assistantOut, '--assistant-out');
   const data = splitData(o, [...teachers.map((t) => t.src), student, ...(assistant ? [assistant] : [])]);
   await initGpu(cmd);
-  const teacher = loadTeachers(teachers, o.combine);
-  const model = student.build({ seed: o.seed });
+  const teacher = loadTeachers(teachers, o.combine, data.classes);
+  const model = student.build({ seed: o.seed, classes: data.classes });
   const hidden = hiddenConfig(o, model, teacher, data.train.sampleShape);
   const chain = assistant ? ` → ${assistant.name}` : '';
   out.note(
@@ -324,7 +327,7 @@ async function distillAction(o: DistillOptions, cmd: Command): Promise<void> {
   let run: RunRecord;
   let assistantRun: { history: ReturnType<typeof slimLog>[]; test: ReturnType<typeof slimTest>; out: string | null } | null = null;
   if (assistant) {
-    const aModel = assistant.build({ seed: o.seed });
+    const aModel = assistant.build({ seed: o.seed, classes: data.classes });
     const r = await distillChain(teacher, aModel, model, data.train, { ...cfg, assistantConfig: { callbacks: bar('assistant') } });
     run = r.student;
     if (o.assistantOut) await saveWeights(aModel, o.assistantOut, modelMetadata(assistant));

@@ -43,7 +43,7 @@ async function evalAction(o: EvalOptions, cmd: Command): Promise<void> {
   const test = firstN(loadSplit(ds, 'test'), o.testSize, '--test-size', `${ds.name} test set`);
   checkInputs(src, test, ds.name);
   await initGpu(cmd);
-  const model = src.build();
+  const model = src.build({ classes: ds.classNames.length });
   loadInto(model, src, weights);
   const m = await evaluate(model, test, { batchSize: o.batch });
   const classes = m.perClassAccuracy.length;

@@ -22,7 +22,8 @@ export interface ModelSource {
   /** Output classes, when known before building (specs). */
   classes?: number;
   spec?: ModelSpec;
-  build(opts?: { seed?: number; init?: InitScheme }): Module;
+  /** `classes`: the dataset's class count, for built-in models (a spec fixes its own). */
+  build(opts?: { seed?: number; init?: InitScheme; classes?: number }): Module;
 }
 
 /** Metadata keys written into weight files by `kdgpu train`, read back by `kdgpu eval`. */
@@ -47,7 +48,7 @@ export function specModel(raw: unknown, source: string): ModelSource {
     throw new CliError((e as Error).message);
   }
   const { spec, classes } = parsed;
-  return { name: spec.name ?? source, inputShape: spec.inputShape, classes, spec, build: (o = {}) => buildFromSpec(spec, o) };
+  return { name: spec.name ?? source, inputShape: spec.inputShape, classes, spec, build: (o = {}) => buildFromSpec(spec, { seed: o.seed, init: o.init }) };
 }
 
 export function readModelSpec(path: string): ModelSource {

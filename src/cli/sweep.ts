@@ -85,13 +85,13 @@ async function sweepAction(o: SweepOptions, cmd: Command): Promise<void> {
   const total = (o.T?.length ?? 1) * (o.alpha?.length ?? 1) * o.seeds.length;
   const axes = [o.T ? `T ∈ {${o.T.join(', ')}}` : `T=${FIXED_T}`, o.alpha ? `alpha ∈ {${o.alpha.join(', ')}}` : `alpha=${FIXED_ALPHA}`].join(', ');
   await initGpu(cmd);
-  const teacher = loadTeachers(teachers, o.combine);
+  const teacher = loadTeachers(teachers, o.combine, data.classes);
   out.note(`sweeping ${teacherLabel(teachers)} → ${student.name}: ${axes}, seeds ${o.seeds.join(', ')} (${total} runs of ${o.epochs} epoch${o.epochs === 1 ? '' : 's'} on ${data.train.count} ${data.name} images)`);
 
   const result = await sweepDistillation({
     grid,
     seeds: o.seeds,
-    student: (seed) => student.build({ seed }),
+    student: (seed) => student.build({ seed, classes: data.classes }),
     teacher,
     train: data.train,
     config: {

@@ -62,7 +62,7 @@ function splitData(o: TrainOptions, src: ModelSource) {
   const train = take(full, 0, trainSize);
   const val = o.valSize > 0 ? take(full, full.count - o.valSize, o.valSize) : ownValidation(ds);
   const test = o.testSize === 0 ? undefined : firstN(loadSplit(ds, 'test'), o.testSize, '--test-size', `${ds.name} test set`);
-  return { name: ds.name, train, val, test };
+  return { name: ds.name, classes: ds.classNames.length, train, val, test };
 }
 
 function makeOptimizer(o: TrainOptions, model: Module): { opt: Optimizer; lr: number } {
@@ -96,7 +96,7 @@ async function trainAction(o: TrainOptions, cmd: Command): Promise<void> {
 
   await initGpu(cmd);
   dropoutSeed(o.seed);
-  const model = src.build({ seed: o.seed, init: o.init });
+  const model = src.build({ seed: o.seed, init: o.init, classes: data.classes });
   const loader = new GpuLoader(data.train, { batchSize: o.batch, shuffle: true, seed: o.seed });
   const { opt, lr } = makeOptimizer(o, model);
   const bar = o.progress ? new ProgressBar({ epochs: o.epochs, batchSize: o.batch }) : null;
