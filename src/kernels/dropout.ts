@@ -10,6 +10,7 @@
  */
 import type { PooledBuffer } from '../gpu/buffer-pool.js';
 import { grid, type Engine, type Kernel } from '../gpu/engine.js';
+import { PHILOX_WGSL } from './philox.js';
 
 const WG = 64;
 
@@ -19,26 +20,7 @@ struct Params { n4: u32, threshold: u32, scale: f32, k0: u32, k1: u32, c2: u32, 
 @group(0) @binding(1) var<storage, read_write> out: array<vec4<f32>>;
 @group(0) @binding(2) var<uniform> p: Params;
 
-// (high, low) words of the 64-bit product a·b
-fn mulhilo(a: u32, b: u32) -> vec2<u32> {
-  let al = a & 0xffffu; let ah = a >> 16u;
-  let bl = b & 0xffffu; let bh = b >> 16u;
-  let p0 = al * bl; let p1 = al * bh; let p2 = ah * bl; let p3 = ah * bh;
-  let mid = (p0 >> 16u) + (p1 & 0xffffu) + (p2 & 0xffffu);
-  return vec2<u32>(p3 + (p1 >> 16u) + (p2 >> 16u) + (mid >> 16u), a * b);
-}
-
-fn philox4x32_10(counter: vec4<u32>, key: vec2<u32>) -> vec4<u32> {
-  var c = counter;
-  var k = key;
-  for (var r = 0u; r < 10u; r++) {
-    let a = mulhilo(0xD2511F53u, c.x);
-    let b = mulhilo(0xCD9E8D57u, c.z);
-    c = vec4<u32>(b.x ^ c.y ^ k.x, b.y, a.x ^ c.w ^ k.y, a.y);
-    k = k + vec2<u32>(0x9E3779B9u, 0xBB67AE85u);
-  }
-  return c;
-}
+${PHILOX_WGSL}
 
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
