@@ -1,24 +1,7 @@
 import { expect } from 'chai';
 import * as kd from '../src/index.js';
-import { setup } from './helpers.js';
+import { philox, setup } from './helpers.js';
 
-/** Philox4x32-10 on the CPU (Salmon et al. 2011), for checking the GPU generator bit for bit. */
-function philox(counter: readonly number[], key: readonly number[]): number[] {
-  const mulhilo = (a: number, b: number): [number, number] => {
-    const p = BigInt(a) * BigInt(b);
-    return [Number(p >> 32n), Number(p & 0xffffffffn)];
-  };
-  let [c0, c1, c2, c3] = counter.map((v) => v >>> 0);
-  let [k0, k1] = key.map((v) => v >>> 0);
-  for (let r = 0; r < 10; r++) {
-    const [hi0, lo0] = mulhilo(0xd2511f53, c0);
-    const [hi1, lo1] = mulhilo(0xcd9e8d57, c2);
-    [c0, c1, c2, c3] = [(hi1 ^ c1 ^ k0) >>> 0, lo1, (hi0 ^ c3 ^ k1) >>> 0, lo0];
-    k0 = (k0 + 0x9e3779b9) >>> 0;
-    k1 = (k1 + 0xbb67ae85) >>> 0;
-  }
-  return [c0, c1, c2, c3];
-}
 
 function keptMask(y: ArrayLike<number>): Uint8Array {
   const m = new Uint8Array(y.length);
