@@ -20,25 +20,6 @@ export * as nn from './nn/index.js';
 export { conv2d, planConv2d, type Conv2dOptions, type Conv2dPlan, type IntPair } from './autograd/ops-conv.js';
 export * from './data/dataset.js';
 export { parseCifar10, concatDatasets, fromImageSet, CIFAR_RECORD } from './data/cifar.js';
-export {
-  buildImageFolder,
-  decodeImage,
-  imageFormat,
-  imageToPlanes,
-  resizeBilinear,
-  PARTITIONS,
-  DEFAULT_PARTITION_NAMES,
-  DEFAULT_COLUMNS,
-  type ImageFolder,
-  type ImageFolderOptions,
-  type SkippedFile,
-  type SkipKind,
-  type Partition,
-  type PngPixels,
-  type PngDecoder,
-  type DecodedImage,
-  type FileReader,
-} from './data/image-folder.js';
 export { batchNorm2d, batchNorm1d, type BatchNormOptions } from './autograd/ops-batchnorm.js';
 export { augment, augmentWith, augmentParams, type AugmentOptions, type AugmentParams } from './autograd/ops-augment.js';
 export { maxPool2d, avgPool2d, globalAvgPool2d, avgPool1d, type Pool2dOptions, type Pool1dOptions, type PoolPadding } from './autograd/ops-pool.js';

@@ -13,5 +13,27 @@ export { readIdxFile, loadCifar10, fashionMnistDataset, loadFashionMnist, loadMn
 export { saveWeights, loadWeights } from './nn/node-weights.js';
 export { loadKerasH5File, readKerasH5File } from './nn/node-keras-h5.js';
 export { loadImageFolder, decodePngWithPngjs, type NodeImageFolderOptions } from './data/node-image-folder.js';
+// Image folders live in the Node entry: jpeg-js and csv-parse carry Buffer code paths (unused
+// with our options) that the browser bundle check rejects; the decoding itself is browser-safe.
+export {
+  buildImageFolder,
+  decodeImage,
+  imageFormat,
+  imageToPlanes,
+  resizeBilinear,
+  PARTITIONS,
+  DEFAULT_PARTITION_NAMES,
+  DEFAULT_COLUMNS,
+  type ImageFolder,
+  type ImageFolderOptions,
+  type SkippedFile,
+  type SkipKind,
+  type Partition,
+  type PngPixels,
+  type PngDecoder,
+  type DecodedImage,
+  type FileReader,
+} from './data/image-folder.js';
+
 export { svgToPng, writeSweepOutputs, type SvgToPngOptions, type WriteSweepOptions } from './kd/node-report.js';
 export { ProgressBar } from './nn/progress.js';
