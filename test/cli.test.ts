@@ -127,7 +127,10 @@ describe('kdgpu CLI', function () {
       writeFileSync(join(dir, 'broken.png'), PNG.sync.write(new PNG({ width: 8, height: 8 })).subarray(0, 40));
       rows.push('broken.png,a,train', 'gone.png,b,train');
       writeFileSync(join(dir, 'ann.csv'), rows.join('\n') + '\n');
-      const args = ['train', '--model', 'resnet-8', '--dataset', `images:${join(dir, 'ann.csv')}`, '--image-size', '32', '--channels', '3', '--epochs', '1', '--batch', '8', '--json'];
+      // A tiny RGB MLP keeps this about the data path (resnet-8 would spend the time compiling).
+      const spec = { name: 'tiny-rgb', inputShape: [3, 8, 8], layers: [{ type: 'flatten' }, { type: 'linear', out: 16 }, { type: 'relu' }, { type: 'linear', out: 2 }] };
+      writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec));
+      const args = ['train', '--model-spec', join(dir, 'spec.json'), '--dataset', `images:${join(dir, 'ann.csv')}`, '--image-size', '8', '--channels', '3', '--epochs', '1', '--batch', '8', '--json'];
       const r = await kdgpu(...args);
       expect(r.code, r.stderr).to.equal(0);
       expect(r.stderr).to.match(/skipped 2 of 22 rows/).and.match(/1 corrupt, 1 missing/).and.include('broken.png');
