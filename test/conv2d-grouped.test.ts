@@ -9,32 +9,9 @@ import {
   type GroupedConvTiles,
 } from '../src/kernels/conv2d-grouped.js';
 import { loadFixture, type Fixture } from './fixtures.js';
-import { expectThrow, randomValues, setup } from './helpers.js';
+import { absArr, assertWithinScale, expectThrow, randomValues, setup } from './helpers.js';
 
 const { nn } = kd;
-
-/**
- * |got − ref| ≤ rel·s elementwise, s = the sum of absolute products behind each value (the
- * scale of its float32 rounding error). The message names the worst element.
- */
-function assertWithinScale(got: ArrayLike<number>, ref: ArrayLike<number>, s: ArrayLike<number>, what: string, rel = 1e-4): void {
-  expect(got.length, `${what}: length`).to.equal(ref.length);
-  let worst = -1;
-  let worstRatio = 1;
-  for (let i = 0; i < ref.length; i++) {
-    const err = Math.abs(got[i] - ref[i]);
-    const allowed = rel * s[i];
-    if (!(err <= allowed) && (worst < 0 || err / allowed > worstRatio || Number.isNaN(err))) {
-      worst = i;
-      worstRatio = err / allowed;
-    }
-  }
-  if (worst >= 0) {
-    throw new Error(
-      `${what}: element ${worst} is ${got[worst]}, expected ${ref[worst]} (|diff| ${Math.abs(got[worst] - ref[worst]).toExponential(3)}, allowed ${(rel * s[worst]).toExponential(3)})`,
-    );
-  }
-}
 
 // ---- float64 CPU reference -------------------------------------------------------------------
 
@@ -85,7 +62,6 @@ function cpuGrads(p: kd.Conv2dPlan, x: ArrayLike<number>, w: ArrayLike<number>, 
 const act = (a: Activation, v: number): number => (a === 'relu' ? Math.max(v, 0) : a === 'relu6' ? Math.min(Math.max(v, 0), 6) : v);
 /** The activation's derivative at the pre-activation z (0 at the kinks, as PyTorch). */
 const actMask = (a: Activation, z: number): number => (a === 'relu' ? +(z > 0) : a === 'relu6' ? +(z > 0 && z < 6) : 1);
-const absArr = (a: ArrayLike<number>) => Float64Array.from(a, Math.abs);
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 interface Result {

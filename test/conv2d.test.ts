@@ -1,30 +1,7 @@
 import { expect } from 'chai';
 import * as kd from '../src/index.js';
 import { loadFixture, type Fixture } from './fixtures.js';
-import { randomValues, setup } from './helpers.js';
-
-/**
- * |got − ref| ≤ rel·s elementwise, s = the sum of absolute products behind each value (the
- * scale of its float32 rounding error). The message names the worst element.
- */
-function assertWithinScale(got: ArrayLike<number>, ref: ArrayLike<number>, s: ArrayLike<number>, what: string, rel = 1e-4): void {
-  expect(got.length, `${what}: length`).to.equal(ref.length);
-  let worst = -1;
-  let worstRatio = 1;
-  for (let i = 0; i < ref.length; i++) {
-    const err = Math.abs(got[i] - ref[i]);
-    const allowed = rel * s[i];
-    if (!(err <= allowed) && (worst < 0 || err / allowed > worstRatio || Number.isNaN(err))) {
-      worst = i;
-      worstRatio = err / allowed;
-    }
-  }
-  if (worst >= 0) {
-    throw new Error(
-      `${what}: element ${worst} is ${got[worst]}, expected ${ref[worst]} (|diff| ${Math.abs(got[worst] - ref[worst]).toExponential(3)}, allowed ${(rel * s[worst]).toExponential(3)})`,
-    );
-  }
-}
+import { absArr, assertWithinScale, randomValues, setup } from './helpers.js';
 
 // ---- float64 CPU reference -------------------------------------------------------------------
 
@@ -103,7 +80,6 @@ function cpuGrads(g: Geo, x: ArrayLike<number>, w: ArrayLike<number>, dy: ArrayL
   return { dx, dw, db };
 }
 
-const absArr = (a: ArrayLike<number>) => Float64Array.from(a, Math.abs);
 
 // ---- cases -----------------------------------------------------------------------------------
 

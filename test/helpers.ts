@@ -79,3 +79,29 @@ export function philox(counter: readonly number[], key: readonly number[]): numb
   }
   return [c0, c1, c2, c3];
 }
+
+/**
+ * |got − ref| ≤ rel·s elementwise, s = the sum of absolute products behind each value (the
+ * scale of its float32 rounding error). The message names the worst element.
+ */
+export function assertWithinScale(got: ArrayLike<number>, ref: ArrayLike<number>, s: ArrayLike<number>, what: string, rel = 1e-4): void {
+  expect(got.length, `${what}: length`).to.equal(ref.length);
+  let worst = -1;
+  let worstRatio = 1;
+  for (let i = 0; i < ref.length; i++) {
+    const err = Math.abs(got[i] - ref[i]);
+    const allowed = rel * s[i];
+    if (!(err <= allowed) && (worst < 0 || err / allowed > worstRatio || Number.isNaN(err))) {
+      worst = i;
+      worstRatio = err / allowed;
+    }
+  }
+  if (worst >= 0) {
+    throw new Error(
+      `${what}: element ${worst} is ${got[worst]}, expected ${ref[worst]} (|diff| ${Math.abs(got[worst] - ref[worst]).toExponential(3)}, allowed ${(rel * s[worst]).toExponential(3)})`,
+    );
+  }
+}
+
+/** Elementwise |a|, as float64 (scales for assertWithinScale). */
+export const absArr = (a: ArrayLike<number>) => Float64Array.from(a, Math.abs);
