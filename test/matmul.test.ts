@@ -9,7 +9,7 @@
  */
 import { expect } from 'chai';
 import * as kd from '../src/index.js';
-import { runMatmul, TILE_GPU, TILE_LARGE, TILE_SMALL, TILE_THIN, type MatmulPlan } from '../src/kernels/matmul.js';
+import { planMatmul, runMatmul, TILE_GPU, TILE_LARGE, TILE_LARGE_SG, TILE_SMALL, TILE_SMALL_SG, TILE_THIN, type MatmulPlan } from '../src/kernels/matmul.js';
 import { assertClose, randomValues, setup } from './helpers.js';
 
 // ---- float64 reference ------------------------------------------------------------------------
@@ -430,6 +430,8 @@ describe('matmul', () => {
     const plans: [string, MatmulPlan, [number, number, number][]][] = [
       ['tiled 8×8', { kind: 'tiled', tile: TILE_SMALL }, shapes],
       ['tiled 4×8', { kind: 'tiled', tile: TILE_THIN }, shapes],
+      // Subgroup sharing of op(B) (every layout: n/t × vec4/scalar have their own load code).
+      ['tiled 8×8 subgroup', { kind: 'tiled', tile: TILE_SMALL_SG }, shapes],
       ['general', { kind: 'general' }, shapes],
       // The GPU plan differs from 8×8 only in its workgroup: two shapes are enough.
       ['tiled 8×8, 16×8 workgroup (GPU plan)', { kind: 'tiled', tile: TILE_GPU }, shapes.slice(0, 2)],
@@ -456,6 +458,33 @@ describe('matmul', () => {
         seed += 3;
         await checkKernel({ kind: 'tiled', tile: TILE_LARGE }, 'tiled 16×32', [37, 70, 45], tA, tB, batch, seed, false);
       }
+    });
+
+    it('tiled 16×32 subgroup (the large tile on SwiftShader): every layout, ragged tiles, a batch', async () => {
+      // 37×70×45: scalar loads (n1·t1, t1·n1) and a K tail; 68×36×44: vec4 loads (n4·n4, t4·t4);
+      // so every load path of either operand. Both leave whole lanes (rows past M) and columns
+      // past N idle, and those lanes must still take part in the broadcasts. (Each large kernel
+      // takes seconds to compile here; planMatmul also sends the 256³ cases above through it.)
+      let seed = 950;
+      const cases: [[number, number, number], [boolean, boolean][]][] = [
+        [[37, 70, 45], [[false, true], [true, false]]],
+        [[68, 36, 44], [[false, false], [true, true]]],
+      ];
+      for (const [shape, combos] of cases) {
+        for (const [tA, tB] of combos) {
+          seed += 3;
+          const batch = { shape: [2], aShape: [2], bShape: [], aStrides: [shape[0] * shape[2]], bStrides: [0] };
+          await checkKernel({ kind: 'tiled', tile: TILE_LARGE_SG }, 'tiled 16×32 subgroup', shape, tA, tB, batch, seed, seed % 2 === 0);
+        }
+      }
+    });
+
+    it('planMatmul picks the subgroup tiles only on a CPU adapter with subgroups', () => {
+      expect(planMatmul(256, 784, 784, true, true)).to.deep.equal({ kind: 'tiled', tile: TILE_LARGE_SG });
+      expect(planMatmul(64, 64, 64, true, true)).to.deep.equal({ kind: 'tiled', tile: TILE_SMALL_SG });
+      expect(planMatmul(256, 784, 784, true, false)).to.deep.equal({ kind: 'tiled', tile: TILE_LARGE });
+      expect(planMatmul(256, 784, 784, false, true)).to.deep.equal({ kind: 'tiled', tile: TILE_GPU });
+      expect(planMatmul(4, 784, 784, true, true)).to.deep.equal({ kind: 'tiled', tile: TILE_THIN });
     });
   });
 

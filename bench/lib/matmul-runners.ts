@@ -18,8 +18,10 @@ export function matmulFlops(M: number, K: number, N: number): number {
 
 /** The kernel kdgpu picks for this shape, e.g. "tiled 64×64 ab". */
 export function kdMatmulKernel(engine: kd.Engine, M: number, K: number, N: number): string {
-  const plan = planMatmul(M, K, N, engine.adapter.software);
-  return plan.kind === 'tiled' ? `tiled ${plan.tile.tm}×${4 * plan.tile.tn4} ${operandModes(M, K, N, false, false).join('')}` : 'general';
+  const plan = planMatmul(M, K, N, engine.adapter.software, engine.subgroups);
+  return plan.kind === 'tiled'
+    ? `tiled ${plan.tile.tm}×${4 * plan.tile.tn4}${plan.tile.sg ? ' subgroup' : ''} ${operandModes(M, K, N, false, false).join('')}`
+    : 'general';
 }
 
 /** kdgpu: one matmul under noGrad, then engine.sync(). */

@@ -58,5 +58,7 @@ export async function requestDeviceWithLimits(adapter: GPUAdapter): Promise<GPUD
   }
   const requiredFeatures: GPUFeatureName[] = [];
   if (adapter.features.has('timestamp-query')) requiredFeatures.push('timestamp-query');
+  // Subgroup broadcasts let the CPU-adapter matmul share loads between invocations.
+  if (adapter.features.has('subgroups')) requiredFeatures.push('subgroups');
   return adapter.requestDevice({ requiredLimits, requiredFeatures });
 }

@@ -123,12 +123,15 @@ export class Engine {
   };
   /** Increments at every submission; see PooledBuffer.lastUse. */
   epoch = 0;
+  /** Whether the device has WGSL subgroup operations (kernels may pick variants that use them). */
+  readonly subgroups: boolean;
 
   constructor(
     readonly device: GPUDevice,
     readonly adapter: AdapterDescription,
   ) {
     this.limits = device.limits;
+    this.subgroups = device.features.has('subgroups');
     this.pool = new BufferPool(device, device.limits.maxBufferSize);
     device.lost.then((info) => {
       if (info.reason !== 'destroyed') this.lostReason = info.message || String(info.reason);

@@ -55,6 +55,12 @@ export interface MatmulTile {
   /** Workgroup size. */
   wx: number;
   wy: number;
+  /**
+   * Subgroup sharing (needs the `subgroups` feature): each workgroup is one subgroup of four
+   * invocations that compute 4·tm consecutive rows × the same 4·tn4 columns, so each loads a
+   * quarter of the op(B) block and gets the rest by subgroupBroadcast. wx must be 1 and wy 4.
+   */
+  sg?: boolean;
 }
 
 /** How runMatmul computes a product: register-tiled (with its tile) or the general kernel. */
@@ -111,21 +117,35 @@ export function operandModes(M: number, N: number, K: number, transA: boolean, t
 
 function tiledSource(am: OperandMode, bm: OperandMode, t: MatmulTile, bias: boolean, relu: boolean): string {
   const { tm: TM, tn4: TN4, wx, wy } = t;
+  const SG = Boolean(t.sg);
   if (TM % 4 !== 0) throw new Error(`kdgpu internal error: matmul tile rows ${TM} must be a multiple of 4`);
+  if (SG && (wx !== 1 || wy !== 4)) throw new Error('kdgpu internal error: a subgroup matmul tile needs a 1×4 workgroup');
   const TN = 4 * TN4;
   const aVec = am.endsWith('4');
   const bVec = bm.endsWith('4');
   const L: string[] = [];
   const emit = (s: string) => L.push(s);
+  if (SG) emit('enable subgroups;');
   emit(PARAMS);
   emit(bindings(aVec ? 'vec4<f32>' : 'f32', bVec ? 'vec4<f32>' : 'f32', bias));
-  emit(`@compute @workgroup_size(${wx}, ${wy})
+  if (SG) {
+    // No early return: subgroupBroadcast needs all four invocations; rows and columns past the
+    // end are clamped below and never stored.
+    emit(`@compute @workgroup_size(1, 4)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) sl: u32) {
+  let M = p.M; let N = p.N; let K = p.K;
+  let row0 = (wid.y * 4u + sl) * ${TM}u;
+  let col0 = wid.x * ${TN}u;
+${BATCH_OFFSETS}`);
+  } else {
+    emit(`@compute @workgroup_size(${wx}, ${wy})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
   let M = p.M; let N = p.N; let K = p.K;
   let row0 = gid.y * ${TM}u;
   let col0 = gid.x * ${TN}u;
   if (row0 >= M || col0 >= N) { return; }
 ${BATCH_OFFSETS}`);
+  }
 
   // Per-invocation base indices (vec4 units for vec4 operands, elements otherwise). Rows and
   // columns past the end are clamped to the last one, so every load is in bounds; their results
@@ -146,19 +166,25 @@ ${BATCH_OFFSETS}`);
       for (let i = 0; i < TM; i++) emit(`  let ar${i} = aBase + min(row0 + ${i}u, M - 1u);`);
       break;
   }
+  // With subgroup sharing, invocation sl loads row k0 + sl of the op(B) block (n modes) or its
+  // sl-th quarter of the columns (t modes: QN columns from bq0 on).
+  const QN = TN / 4;
   switch (bm) {
     case 'n4':
       emit(`  let N4 = N / 4u;`);
       for (let j = 0; j < TN4; j++) emit(`  let bg${j} = bBase / 4u + min(col0 / 4u + ${j}u, N4 - 1u);`);
       break;
-    case 't4':
-      emit(`  let K4b = K / 4u;`);
-      for (let c = 0; c < TN; c++) emit(`  let bc${c} = bBase / 4u + min(col0 + ${c}u, N - 1u) * K4b;`);
-      break;
     case 'n1':
       for (let c = 0; c < TN; c++) emit(`  let bc${c} = bBase + min(col0 + ${c}u, N - 1u);`);
       break;
+    case 't4':
+      emit(`  let K4b = K / 4u;`);
+      if (SG) for (let q = 0; q < QN; q++) emit(`  let bq${q} = bBase / 4u + min(col0 + sl * ${QN}u + ${q}u, N - 1u) * K4b;`);
+      else for (let c = 0; c < TN; c++) emit(`  let bc${c} = bBase / 4u + min(col0 + ${c}u, N - 1u) * K4b;`);
+      break;
     case 't1':
+      if (SG) for (let q = 0; q < QN; q++) emit(`  let bq${q} = bBase + min(col0 + sl * ${QN}u + ${q}u, N - 1u) * K;`);
+      // (also with SG: the K % 4 tail reads whole rows of op(B) in every invocation)
       for (let c = 0; c < TN; c++) emit(`  let bc${c} = bBase + min(col0 + ${c}u, N - 1u) * K;`);
       break;
   }
@@ -197,33 +223,58 @@ ${BATCH_OFFSETS}`);
       break;
   }
   // With B's k-values along the matrix columns (n) the product is m·a; along its rows (t), a·m.
-  switch (bm) {
-    case 'n4':
-      for (let j = 0; j < TN4; j++) {
-        const cols = [0, 1, 2, 3].map((kk) => `b[bg${j} + (k0 + ${kk}u) * N4]`);
-        emit(`    let m${j} = mat4x4<f32>(${cols.join(', ')});`);
-      }
-      break;
-    case 'n1':
-      emit(`    let kN = k0 * N;`);
-      for (let j = 0; j < TN4; j++) {
-        const cols = [0, 1, 2, 3].map((kk) => {
-          const off = kk === 0 ? 'kN' : `kN + ${kk === 1 ? '' : `${kk}u * `}N`;
-          return `vec4<f32>(${[0, 1, 2, 3].map((cc) => `b[bc${4 * j + cc} + ${off}]`).join(', ')})`;
-        });
-        emit(`    let m${j} = mat4x4<f32>(${cols.join(', ')});`);
-      }
-      break;
-    case 't4':
-      for (let c = 0; c < TN; c++) emit(`    let bt${c} = b[bc${c} + kq];`);
+  if (SG) {
+    const bcast = (v: string, lane: number) => `subgroupBroadcast(${v}, ${lane}u)`;
+    switch (bm) {
+      case 'n4':
+        for (let j = 0; j < TN4; j++) emit(`    let y${j} = b[bg${j} + (k0 + sl) * N4];`);
+        break;
+      case 'n1':
+        emit(`    let kN = (k0 + sl) * N;`);
+        for (let j = 0; j < TN4; j++) emit(`    let y${j} = vec4<f32>(${[0, 1, 2, 3].map((cc) => `b[bc${4 * j + cc} + kN]`).join(', ')});`);
+        break;
+      case 't4':
+        for (let q = 0; q < QN; q++) emit(`    let y${q} = b[bq${q} + kq];`);
+        break;
+      case 't1':
+        for (let q = 0; q < QN; q++) emit(`    let y${q} = vec4<f32>(b[bq${q} + k0], b[bq${q} + k0 + 1u], b[bq${q} + k0 + 2u], b[bq${q} + k0 + 3u]);`);
+        break;
+    }
+    if (bm[0] === 'n') {
+      for (let j = 0; j < TN4; j++) emit(`    let m${j} = mat4x4<f32>(${[0, 1, 2, 3].map((kk) => bcast(`y${j}`, kk)).join(', ')});`);
+    } else {
+      for (let c = 0; c < TN; c++) emit(`    let bt${c} = ${bcast(`y${c % QN}`, Math.floor(c / QN))};`);
       for (let j = 0; j < TN4; j++) emit(`    let m${j} = mat4x4<f32>(bt${4 * j}, bt${4 * j + 1}, bt${4 * j + 2}, bt${4 * j + 3});`);
-      break;
-    case 't1':
-      for (let c = 0; c < TN; c++) {
-        emit(`    let bt${c} = vec4<f32>(b[bc${c} + k0], b[bc${c} + k0 + 1u], b[bc${c} + k0 + 2u], b[bc${c} + k0 + 3u]);`);
-      }
-      for (let j = 0; j < TN4; j++) emit(`    let m${j} = mat4x4<f32>(bt${4 * j}, bt${4 * j + 1}, bt${4 * j + 2}, bt${4 * j + 3});`);
-      break;
+    }
+  } else {
+    switch (bm) {
+      case 'n4':
+        for (let j = 0; j < TN4; j++) {
+          const cols = [0, 1, 2, 3].map((kk) => `b[bg${j} + (k0 + ${kk}u) * N4]`);
+          emit(`    let m${j} = mat4x4<f32>(${cols.join(', ')});`);
+        }
+        break;
+      case 'n1':
+        emit(`    let kN = k0 * N;`);
+        for (let j = 0; j < TN4; j++) {
+          const cols = [0, 1, 2, 3].map((kk) => {
+            const off = kk === 0 ? 'kN' : `kN + ${kk === 1 ? '' : `${kk}u * `}N`;
+            return `vec4<f32>(${[0, 1, 2, 3].map((cc) => `b[bc${4 * j + cc} + ${off}]`).join(', ')})`;
+          });
+          emit(`    let m${j} = mat4x4<f32>(${cols.join(', ')});`);
+        }
+        break;
+      case 't4':
+        for (let c = 0; c < TN; c++) emit(`    let bt${c} = b[bc${c} + kq];`);
+        for (let j = 0; j < TN4; j++) emit(`    let m${j} = mat4x4<f32>(bt${4 * j}, bt${4 * j + 1}, bt${4 * j + 2}, bt${4 * j + 3});`);
+        break;
+      case 't1':
+        for (let c = 0; c < TN; c++) {
+          emit(`    let bt${c} = vec4<f32>(b[bc${c} + k0], b[bc${c} + k0 + 1u], b[bc${c} + k0 + 2u], b[bc${c} + k0 + 3u]);`);
+        }
+        for (let j = 0; j < TN4; j++) emit(`    let m${j} = mat4x4<f32>(bt${4 * j}, bt${4 * j + 1}, bt${4 * j + 2}, bt${4 * j + 3});`);
+        break;
+    }
   }
   const prod = (i: number, j: number) => (bm[0] === 'n' ? `m${j} * a${i}` : `a${i} * m${j}`);
   for (let j = 0; j < TN4; j++) for (let i = 0; i < TM; i++) emit(`    c${i}_${j} += ${prod(i, j)};`);
@@ -321,6 +372,13 @@ ${BATCH_OFFSETS}
 export const TILE_LARGE: MatmulTile = { tm: 16, tn4: 8, wx: 2, wy: 4 };
 /** Everything else with at least 8 rows: 8×8 per invocation (quick to compile). */
 export const TILE_SMALL: MatmulTile = { tm: 8, tn4: 2, wx: 8, wy: 4 };
+/**
+ * The same two with subgroup sharing of op(B), for CPU adapters with subgroups (SwiftShader: four
+ * lanes per subgroup). Measured there 1.25–1.35× faster than TILE_LARGE on 256×784×784 (NN, NT),
+ * 784×784×256 (TN) and 1024³ (scratch runs of runMatmul with each plan; see bench/matmul.ts).
+ */
+export const TILE_LARGE_SG: MatmulTile = { tm: 16, tn4: 8, wx: 1, wy: 4, sg: true };
+export const TILE_SMALL_SG: MatmulTile = { tm: 8, tn4: 2, wx: 1, wy: 4, sg: true };
 /** Fewer than 8 rows (vector-matrix products and the like): 4×8 per invocation. */
 export const TILE_THIN: MatmulTile = { tm: 4, tn4: 2, wx: 8, wy: 2 };
 /**
@@ -331,14 +389,15 @@ export const TILE_GPU: MatmulTile = { tm: 8, tn4: 2, wx: 16, wy: 8 };
 
 /**
  * Which kernel runMatmul uses for a product of this shape; `software` says whether the adapter is
- * a CPU implementation such as SwiftShader (the tiles above were measured there).
+ * a CPU implementation such as SwiftShader (the tiles above were measured there), `subgroups`
+ * whether the device has subgroup operations.
  */
-export function planMatmul(M: number, N: number, K: number, software = true): MatmulPlan {
+export function planMatmul(M: number, N: number, K: number, software = true, subgroups = false): MatmulPlan {
   if (M < 8) return { kind: 'tiled', tile: TILE_THIN };
   if (!software) return { kind: 'tiled', tile: TILE_GPU };
   // The large tile takes a second or two to compile on SwiftShader; from ~256³ on it pays.
-  if (M >= 128 && N >= 128 && M * N * K >= 2 ** 24) return { kind: 'tiled', tile: TILE_LARGE };
-  return { kind: 'tiled', tile: TILE_SMALL };
+  if (M >= 128 && N >= 128 && M * N * K >= 2 ** 24) return { kind: 'tiled', tile: subgroups ? TILE_LARGE_SG : TILE_LARGE };
+  return { kind: 'tiled', tile: subgroups ? TILE_SMALL_SG : TILE_SMALL };
 }
 
 const cache = new Map<string, Kernel>();
@@ -348,7 +407,7 @@ function kernelFor(plan: MatmulPlan, modes: [OperandMode, OperandMode], bias: bo
   let name: string;
   if (plan.kind === 'tiled') {
     const t = plan.tile;
-    name = `matmul.${modes[0]}${modes[1]}.${t.tm}x${4 * t.tn4}.wg${t.wx}x${t.wy}${epi}`;
+    name = `matmul.${modes[0]}${modes[1]}.${t.tm}x${4 * t.tn4}.wg${t.wx}x${t.wy}${t.sg ? '.sg' : ''}${epi}`;
   } else {
     name = `matmul.general${epi}`;
   }
@@ -382,7 +441,10 @@ export function runMatmul(
   if (batch * M * N === 0) return out;
   const maxZ = engine.limits.maxComputeWorkgroupsPerDimension;
   if (batch > maxZ) throw new Error(`kdgpu: matmul: batch of ${batch} matrices exceeds ${maxZ}`);
-  const chosen = plan ?? planMatmul(M, N, K, engine.adapter.software);
+  const chosen = plan ?? planMatmul(M, N, K, engine.adapter.software, engine.subgroups);
+  if (chosen.kind === 'tiled' && chosen.tile.sg && !engine.subgroups) {
+    throw new Error('kdgpu: matmul: a subgroup tile was asked for, but the device has no subgroups feature');
+  }
   const bias = Boolean(epilogue.bias);
   const relu = Boolean(epilogue.relu);
   const kernel = kernelFor(chosen, operandModes(M, N, K, transA, transB), bias, relu);
