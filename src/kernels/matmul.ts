@@ -11,6 +11,13 @@
  * multiple of 4 (NN: K and N; NT: K; TN: M and N; TT: M and K), scalar loads otherwise. K values
  * past the last multiple of 4 go through a short scalar loop. Three tile sizes, picked by shape.
  *
+ * Subgroup variant (CPU adapters with the `subgroups` feature): a workgroup is one subgroup of
+ * four invocations computing 4·TM consecutive rows and the same 4·TN4 columns. The op(B) block of
+ * each k-step is needed by all four, so each loads a quarter of it (n layouts: row k0 + lane; t
+ * layouts: a quarter of the columns) and subgroupBroadcast hands every invocation the rest. On
+ * SwiftShader a subgroup is the four SIMD lanes of one invocation batch, and a broadcast is a
+ * register shuffle while a load is emulated lane by lane, so B's load cost per FMA drops 4×.
+ *
  * The general kernel (kept as a simple reference and fallback, selectable with a plan): A is read
  * as A(m, k) = a[aOff + m·aRow + k·aCol] and B(k, n) likewise, so a transposed operand is swapped
  * strides; 4×4 outputs per invocation.
