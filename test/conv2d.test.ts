@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import * as kd from '../src/index.js';
+import { convTiles, runConv2d, runConv2dGradInput } from '../src/kernels/conv2d.js';
 import { loadFixture, type Fixture } from './fixtures.js';
 import { absArr, assertWithinScale, randomValues, setup } from './helpers.js';
 
@@ -197,6 +198,45 @@ describe('conv2d', function () {
         assertWithinScale(r.dx, dx, s.dx, '∂x');
         assertWithinScale(r.dw, dw, s.dw, '∂w');
         assertWithinScale(r.db, db, s.db, '∂bias');
+      });
+    }
+  });
+
+  describe('subgroup sharing of the weight loads', () => {
+    // On a device with subgroups (SwiftShader here) every test above runs the forward and
+    // input-gradient kernels with their weight loads shared across a subgroup. The plain kernels
+    // do the same arithmetic in the same order, so the two must agree bit for bit; this also keeps
+    // the plain path (GPUs without subgroups) tested.
+    const cases: [string, number[], number[], kd.Conv2dOptions][] = [
+      ['3×3, 27 wide (as the teacher\'s first layer), 65 tiles', [5, 3, 13, 27], [20, 3, 3, 3], {}],
+      ['stride 2, padding 1, 5 output channels', [2, 4, 9, 11], [5, 4, 3, 3], { stride: 2, padding: 1 }],
+      ['dilation 2, 1×3 kernel, batch 1', [1, 2, 7, 8], [6, 2, 1, 3], { dilation: 2 }],
+    ];
+    for (const [label, xs, ws, opts] of cases) {
+      it(label, async () => {
+        const e = kd.engine();
+        const plan = kd.planConv2d(xs, ws, [ws[0]], opts);
+        const size = (sh: number[]) => sh.reduce((a, b) => a * b, 1);
+        const x = kd.tensor(Float32Array.from(randomValues(size(xs), 11)), xs);
+        const w = kd.tensor(Float32Array.from(randomValues(size(ws), 12)), ws);
+        const bias = kd.tensor(Float32Array.from(randomValues(ws[0], 13)), [ws[0]]);
+        const dy = kd.tensor(Float32Array.from(randomValues(size(plan.outShape), 14)), plan.outShape);
+        const read = async (buf: ReturnType<typeof e.pool.acquire>, n: number) => {
+          const v = new Float32Array(await e.read(buf, n * 4));
+          e.pool.release(buf);
+          return v;
+        };
+        const results: Float32Array[][] = [];
+        for (const subgroups of [true, false]) {
+          const tiles = { ...convTiles, subgroups };
+          const y = runConv2d(e, x.bufferFor('test'), w.bufferFor('test'), plan, { bias: bias.bufferFor('test'), relu: true }, tiles);
+          const dx = runConv2dGradInput(e, dy.bufferFor('test'), w.bufferFor('test'), plan, tiles);
+          results.push([await read(y, size(plan.outShape)), await read(dx, size(xs))]);
+        }
+        expect(results[0][0].some((v) => v !== 0), 'forward output is not all zero').to.equal(true);
+        expect(Buffer.from(results[0][0].buffer).equals(Buffer.from(results[1][0].buffer)), 'forward: subgroup = plain').to.equal(true);
+        expect(Buffer.from(results[0][1].buffer).equals(Buffer.from(results[1][1].buffer)), 'input gradient: subgroup = plain').to.equal(true);
+        for (const t of [x, w, bias, dy]) t.dispose();
       });
     }
   });

@@ -482,6 +482,7 @@ describe('matmul', () => {
     it('planMatmul picks the subgroup tiles only on a CPU adapter with subgroups', () => {
       expect(planMatmul(256, 784, 784, true, true)).to.deep.equal({ kind: 'tiled', tile: TILE_LARGE_SG });
       expect(planMatmul(64, 64, 64, true, true)).to.deep.equal({ kind: 'tiled', tile: TILE_SMALL_SG });
+      expect(planMatmul(31, 64, 64, true, true)).to.deep.equal({ kind: 'tiled', tile: TILE_SMALL });
       expect(planMatmul(256, 784, 784, true, false)).to.deep.equal({ kind: 'tiled', tile: TILE_LARGE });
       expect(planMatmul(256, 784, 784, false, true)).to.deep.equal({ kind: 'tiled', tile: TILE_GPU });
       expect(planMatmul(4, 784, 784, true, true)).to.deep.equal({ kind: 'tiled', tile: TILE_THIN });

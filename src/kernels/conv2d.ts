@@ -77,6 +77,8 @@ export interface ConvTiles {
   TPW: number;
   /** Weight/bias gradient: target number of output pixels summed by one invocation. */
   splitPixels: number;
+  /** false: never the subgroup variant of the forward kernel (default: when the device has subgroups). */
+  subgroups?: boolean;
 }
 
 export const convTiles: ConvTiles = { TP: 28, TO: 16, TOW: 8, TCW: 8, TPW: 4, splitPixels: 2048 };
@@ -191,13 +193,23 @@ interface FwdConfig {
   TO: number;
   bias: boolean;
   relu: boolean;
+  /** Share the weight loads of a subgroup (see fwdSource). */
+  sg: boolean;
 }
 
 function fwdSource(c: FwdConfig): string {
-  const { KH, KW, SH, SW, DH, DW, IDH, IDW, masked, TP, TO } = c;
+  const { KH, KW, SH, SW, DH, DW, IDH, IDW, masked, TP, TO, sg } = c;
   const Q = TO / 4;
   const SEG = (TP - 1) * SW + (KW - 1) * DW + 1;
+  // The KW·Q weight vec4s of one (kh, ci) step are the same for every invocation of a workgroup
+  // (they depend on ob = gid.z only). With subgroups each invocation loads every fourth of them
+  // and subgroupBroadcast hands out the rest: a quarter of the weight loads, which SwiftShader
+  // emulates lane by lane. That needs all invocations present: no early return, the tile index
+  // is clamped instead and the stores are skipped.
+  const E = KW * Q;
+  const S = Math.ceil(E / 4);
   const L: string[] = [];
+  if (sg) L.push('enable subgroups;');
   L.push(`struct Params { C: u32, H: u32, W: u32, HV: i32, WV: i32, OH: u32, OW: u32, OWT: u32, tiles: u32,
   padT: i32, padL: i32, O: u32, NB: u32, xN: u32, yN: u32, }`);
   L.push(`@group(0) @binding(0) var<storage, read> x: array<f32>;`);
@@ -206,9 +218,15 @@ function fwdSource(c: FwdConfig): string {
   L.push(`@group(0) @binding(3) var<storage, read_write> y: array<f32>;`);
   L.push(`@group(0) @binding(4) var<uniform> p: Params;`);
   L.push(`@compute @workgroup_size(${WG})`);
-  L.push(`fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {`);
-  L.push(`  let t = gid.x + gid.y * nwg.x * ${WG}u;`);
-  L.push(`  if (t >= p.tiles) { return; }`);
+  L.push(`fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>${sg ? ', @builtin(subgroup_invocation_id) sl: u32' : ''}) {`);
+  if (sg) {
+    L.push(`  let tRaw = gid.x + gid.y * nwg.x * ${WG}u;`);
+    L.push(`  let live = tRaw < p.tiles;`);
+    L.push(`  let t = min(tRaw, p.tiles - 1u);`);
+  } else {
+    L.push(`  let t = gid.x + gid.y * nwg.x * ${WG}u;`);
+    L.push(`  if (t >= p.tiles) { return; }`);
+  }
   L.push(`  let ob = gid.z;`);
   L.push(`  let owt = t % p.OWT;`);
   L.push(`  let r = t / p.OWT;`);
@@ -243,9 +261,17 @@ function fwdSource(c: FwdConfig): string {
   L.push(`    var wi = kh * ${KW}u * p.NB + ob * ${Q}u;`);
   L.push(`    for (var ci = 0u; ci < p.C; ci++) {`);
   for (let e = 0; e < SEG; e++) L.push(`      let x${e} = x[xi + co${e}]${masked ? ` * m${e}` : ''};`);
+  if (sg) {
+    for (let s4 = 0; s4 < S; s4++) {
+      L.push(`      let e${s4} = min(${4 * s4}u + sl, ${E - 1}u);`);
+      L.push(`      let y${s4} = w[wi + (e${s4} / ${Q}u) * p.NB + e${s4} % ${Q}u];`);
+    }
+  }
   for (let kw = 0; kw < KW; kw++) {
     for (let q = 0; q < Q; q++) {
-      L.push(`      let w${kw}_${q} = w[wi + ${kw * Q === 0 && q === 0 ? '0u' : `${kw}u * p.NB + ${q}u`}];`);
+      const e = kw * Q + q;
+      if (sg) L.push(`      let w${kw}_${q} = subgroupBroadcast(y${e >> 2}, ${e & 3}u);`);
+      else L.push(`      let w${kw}_${q} = w[wi + ${kw * Q === 0 && q === 0 ? '0u' : `${kw}u * p.NB + ${q}u`}];`);
       for (let j = 0; j < TP; j++) {
         const e = j * SW + kw * DW;
         L.push(`      a${j}_${q} = fma(vec4<f32>(x${e}), w${kw}_${q}, a${j}_${q});`);
@@ -260,7 +286,7 @@ function fwdSource(c: FwdConfig): string {
   L.push(`  let yb = n * p.yN + oh * p.OW + ow0;`);
   L.push(`  let OHW = p.OH * p.OW;`);
   for (let j = 0; j < TP; j++) {
-    L.push(`  if (ow0 + ${j}u < p.OW) {`);
+    L.push(`  if (${sg ? 'live && ' : ''}ow0 + ${j}u < p.OW) {`);
     for (let q = 0; q < Q; q++) {
       for (let i = 0; i < 4; i++) {
         const o = `ob * ${TO}u + ${q * 4 + i}u`;
@@ -334,8 +360,9 @@ function runFwd(
     TO,
     bias: Boolean(bias),
     relu,
+    sg: tiles.subgroups !== false && engine.subgroups,
   };
-  const name = `conv2d.fwd.k${r.KH}x${r.KW}.s${r.SH}x${r.SW}.d${r.DH}x${r.DW}${r.IDH > 1 || r.IDW > 1 ? `.id${r.IDH}x${r.IDW}` : ''}${masked ? '.masked' : ''}.t${TP}x${TO}${bias ? '.bias' : ''}${relu ? '.relu' : ''}`;
+  const name = `conv2d.fwd.k${r.KH}x${r.KW}.s${r.SH}x${r.SW}.d${r.DH}x${r.DW}${r.IDH > 1 || r.IDW > 1 ? `.id${r.IDH}x${r.IDW}` : ''}${masked ? '.masked' : ''}.t${TP}x${TO}${cfg.sg ? '.sg' : ''}${bias ? '.bias' : ''}${relu ? '.relu' : ''}`;
   const k = kernel(name, () => fwdSource(cfg));
   const OWT = Math.ceil(r.OW / TP);
   const count = r.N * r.OH * OWT;
