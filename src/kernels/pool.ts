@@ -146,6 +146,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 /**
  * Max pooling with the window shape and stride compiled in (e.g. 'k2x2.s2x2'): constant loop
  * bounds unroll, and SwiftShader's cost is per invocation, so the work per invocation matters.
+ * One invocation per output row (plane, oh), walking its OW outputs: the index arithmetic
+ * (integer divisions, which a CPU does lane by lane) is paid once per row, not per output.
  */
 function maxForwardSpecialized(kh: number, kw: number, sh: number, sw: number): Kernel {
   return {
@@ -159,31 +161,35 @@ ${PARAMS}
 fn isNan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let o = gid.x + gid.y * nwg.x * ${WG}u;
-  if (o >= p.total) { return; }
-  let ow = o % p.OW;
-  let t = o / p.OW;
-  let oh = t % p.OH;
-  let plane = t / p.OH;
+  let row = gid.x + gid.y * nwg.x * ${WG}u;
+  if (row >= p.total) { return; }
+  let oh = row % p.OH;
+  let plane = row / p.OH;
   let base = plane * p.H * p.W;
   let h0 = i32(oh * ${sh}u) - i32(p.pt);
+  for (var ow = 0u; ow < p.OW; ow++) {
+  let o = row * p.OW + ow;
   let w0 = i32(ow * ${sw}u) - i32(p.pl);
   var best = 0.0;
   var bestIdx = -1;
+  // Branch-free (selects, clamped addresses): lanes that disagree on a branch cost both sides.
   for (var dh = 0; dh < ${kh}; dh++) {
     let h = h0 + dh;
-    if (h < 0 || h >= i32(p.H)) { continue; }
+    let hIn = h >= 0 && h < i32(p.H);
+    let hc = clamp(h, 0, i32(p.H) - 1);
     for (var dw = 0; dw < ${kw}; dw++) {
       let w = w0 + dw;
-      if (w < 0 || w >= i32(p.W)) { continue; }
-      let cell = h * i32(p.W) + w;
+      let cell = hc * i32(p.W) + clamp(w, 0, i32(p.W) - 1);
       let v = x[base + u32(cell)];
       // the first cell in row-major order wins ties; a NaN wins (PyTorch propagates it)
-      if (bestIdx < 0 || v > best || isNan(v)) { best = v; bestIdx = cell; }
+      let take = hIn && w >= 0 && w < i32(p.W) && (bestIdx < 0 || v > best || isNan(v));
+      best = select(best, v, take);
+      bestIdx = select(bestIdx, cell, take);
     }
   }
   out[o] = best;
   idx[o] = bestIdx;
+  }
 }`,
   };
 }
@@ -285,7 +291,8 @@ export function runMaxPool2d(engine: Engine, x: PooledBuffer, geo: Pool2dGeometr
   const out = engine.pool.acquire(Math.max(n, 1) * 4);
   const idx = engine.pool.acquire(Math.max(n, 1) * 4);
   const k = cached(`f${geo.kh},${geo.kw},${geo.sh},${geo.sw}`, () => maxForwardSpecialized(geo.kh, geo.kw, geo.sh, geo.sw));
-  if (n > 0) engine.dispatch(k, { x, out, idx }, uniforms(geo, n), groups(engine, n), poolFlops(geo));
+  const rows = geo.planes * geo.OH;
+  if (n > 0) engine.dispatch(k, { x, out, idx }, uniforms(geo, rows), groups(engine, rows), poolFlops(geo));
   return { out, idx };
 }
 
