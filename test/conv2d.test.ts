@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import * as kd from '../src/index.js';
-import { convTiles, runConv2d, runConv2dGradInput } from '../src/kernels/conv2d.js';
+import { convTiles, runConv2d, runConv2dGradInput, runConv2dGradWeight } from '../src/kernels/conv2d.js';
 import { loadFixture, type Fixture } from './fixtures.js';
 import { absArr, assertWithinScale, randomValues, setup } from './helpers.js';
 
@@ -202,7 +202,7 @@ describe('conv2d', function () {
     }
   });
 
-  describe('subgroup sharing of the weight loads', () => {
+  describe('subgroup sharing of loads (forward, input and weight gradients)', () => {
     // On a device with subgroups (SwiftShader here) every test above runs the forward and
     // input-gradient kernels with their weight loads shared across a subgroup. The plain kernels
     // do the same arithmetic in the same order, so the two must agree bit for bit; this also keeps
@@ -211,6 +211,10 @@ describe('conv2d', function () {
       ['3×3, 27 wide (as the teacher\'s first layer), 65 tiles', [5, 3, 13, 27], [20, 3, 3, 3], {}],
       ['stride 2, padding 1, 5 output channels', [2, 4, 9, 11], [5, 4, 3, 3], { stride: 2, padding: 1 }],
       ['dilation 2, 1×3 kernel, batch 1', [1, 2, 7, 8], [6, 2, 1, 3], { dilation: 2 }],
+      // 33 input channels: 5 channel blocks of 8 for the weight gradient, so its second subgroup
+      // has three lanes past the last block; padding 1 takes the masked path.
+      ['33 → 10 channels, padding 1 (weight gradient in subgroups, ragged)', [2, 33, 7, 9], [10, 33, 3, 3], { padding: 1 }],
+      ['32 → 64 channels, 13×13 (mnist-cnn-small\'s second layer)', [3, 32, 13, 13], [64, 32, 3, 3], {}],
     ];
     for (const [label, xs, ws, opts] of cases) {
       it(label, async () => {
@@ -231,11 +235,13 @@ describe('conv2d', function () {
           const tiles = { ...convTiles, subgroups };
           const y = runConv2d(e, x.bufferFor('test'), w.bufferFor('test'), plan, { bias: bias.bufferFor('test'), relu: true }, tiles);
           const dx = runConv2dGradInput(e, dy.bufferFor('test'), w.bufferFor('test'), plan, tiles);
-          results.push([await read(y, size(plan.outShape)), await read(dx, size(xs))]);
+          const dw = runConv2dGradWeight(e, x.bufferFor('test'), dy.bufferFor('test'), plan, tiles);
+          results.push([await read(y, size(plan.outShape)), await read(dx, size(xs)), await read(dw, size(ws))]);
         }
         expect(results[0][0].some((v) => v !== 0), 'forward output is not all zero').to.equal(true);
         expect(Buffer.from(results[0][0].buffer).equals(Buffer.from(results[1][0].buffer)), 'forward: subgroup = plain').to.equal(true);
         expect(Buffer.from(results[0][1].buffer).equals(Buffer.from(results[1][1].buffer)), 'input gradient: subgroup = plain').to.equal(true);
+        expect(Buffer.from(results[0][2].buffer).equals(Buffer.from(results[1][2].buffer)), 'weight gradient: subgroup = plain').to.equal(true);
         for (const t of [x, w, bias, dy]) t.dispose();
       });
     }
