@@ -313,13 +313,17 @@ ${BATCH_OFFSETS}`);
   }
 
   emit(`  let cBase = wid.z * M * N;`);
+  // The bias of each column, loaded once for all TM rows (clamped like the operands).
+  if (bias) for (let col = 0; col < TN; col++) emit(`  let bias${col} = bias[min(col0 + ${col}u, N - 1u)];`);
   for (let i = 0; i < TM; i++) {
     emit(`  if (row0 + ${i}u < M) {`);
     emit(`    let o = cBase + (row0 + ${i}u) * N + col0;`);
     for (let j = 0; j < TN4; j++) {
       for (let cc = 0; cc < 4; cc++) {
         const col = 4 * j + cc;
-        const v = epilogueExpr(`c${i}_${j}.${XYZW[cc]}`, `col0 + ${col}u`, bias, relu);
+        let v = `c${i}_${j}.${XYZW[cc]}`;
+        if (bias) v = `${v} + bias${col}`;
+        if (relu) v = `max(${v}, 0.0)`;
         emit(`    if (col0 + ${col}u < N) { c[o + ${col}u] = ${v}; }`);
       }
     }
