@@ -61,6 +61,27 @@ describe('pooling', () => {
     expect(Array.from(await x.grad!.data())).to.deep.equal([1, 1, 1, 0, 1, 1, 1, 0, 0, 0, 0, 0]);
   });
 
+  it('max pooling propagates NaN like PyTorch (the last NaN of a window takes the gradient)', async () => {
+    // both paths: windows inside the input (no padding) and the padded kernel
+    for (const padding of [0, 1]) {
+      const x = kd.tensor([1, NaN, 3, 4, NaN, 0, 5, 6], [1, 1, 2, 4], { requiresGrad: true });
+      const y = kd.maxPool2d(x, { kernel: 2, stride: 2, padding });
+      const got = Array.from(await y.data());
+      y.sum().backward();
+      const g = Array.from(await x.grad!.data());
+      if (padding === 0) {
+        expect(Number.isNaN(got[0]) && got[1] === 6, `padding 0: ${got}`).to.equal(true);
+        expect(g, 'padding 0 gradient').to.deep.equal([0, 0, 0, 0, 1, 0, 0, 1]);
+      } else {
+        // windows (rows −1..0 / 1..2, columns −1..0, 1..2, 3..4): [1] [NaN 3] [4] / [NaN] [0 5] [6]
+        expect(got.slice(0, 3).map((v) => (Number.isNaN(v) ? 'NaN' : v)), 'padding 1 top row').to.deep.equal([1, 'NaN', 4]);
+        expect(got.slice(3).map((v) => (Number.isNaN(v) ? 'NaN' : v)), 'padding 1 bottom row').to.deep.equal(['NaN', 5, 6]);
+        expect(g, 'padding 1 gradient').to.deep.equal([1, 1, 0, 1, 1, 0, 1, 1]);
+      }
+      for (const t of [x, y]) t.dispose();
+    }
+  });
+
   it("'same' pads bottom/right and padded cells never win a max (all-negative input)", async () => {
     const x = kd.tensor([-5, -4, -3, -2, -1], [1, 1, 1, 5], { requiresGrad: true });
     // out = ceil(5/2) = 3, total pad = (3−1)·2 + 2 − 5 = 1, all at the right

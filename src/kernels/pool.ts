@@ -149,7 +149,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
  * One invocation per output row (plane, oh), walking its OW outputs: the index arithmetic
  * (integer divisions, which a CPU does lane by lane) is paid once per row, not per output.
  */
-function maxForwardSpecialized(kh: number, kw: number, sh: number, sw: number): Kernel {
+function maxForwardSpecialized(kh: number, kw: number, sh: number, sw: number, inside: boolean): Kernel {
+  if (inside) return maxForwardInside(kh, kw, sh, sw);
   return {
     name: `pool2d.max.forward.k${kh}x${kw}.s${sh}x${sw}`,
     source: `
@@ -189,6 +190,55 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
   out[o] = best;
   idx[o] = bestIdx;
+  }
+}`,
+  };
+}
+
+/**
+ * The same when no padding is involved and every window lies inside the input (PyTorch's default
+ * floor mode without padding, the usual case): the window is unrolled with no clamps or bounds
+ * tests, its first cell starts the running max.
+ */
+function maxForwardInside(kh: number, kw: number, sh: number, sw: number): Kernel {
+  const cells: string[] = [];
+  for (let dh = 0; dh < kh; dh++) {
+    for (let dw = 0; dw < kw; dw++) {
+      if (dh === 0 && dw === 0) continue;
+      const off = `${dh > 0 ? `rowOff${dh} + ` : ''}${dw}u`;
+      cells.push(`    { let cell = c0 + ${off}; let v = x[base + cell];
+      // a later cell wins only if larger (ties keep the first); a NaN wins (PyTorch propagates it)
+      let take = v > best || isNan(v);
+      best = select(best, v, take); bestIdx = select(bestIdx, cell, take); }`);
+    }
+  }
+  const rowOffs = Array.from({ length: kh - 1 }, (_, i) => `  let rowOff${i + 1} = ${i + 1}u * p.W;`).join('\n');
+  return {
+    name: `pool2d.max.forward.inside.k${kh}x${kw}.s${sh}x${sw}`,
+    source: `
+${PARAMS}
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read_write> idx: array<i32>;
+@group(0) @binding(3) var<uniform> p: Params;
+fn isNan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = gid.x + gid.y * nwg.x * ${WG}u;
+  if (row >= p.total) { return; }
+  let oh = row % p.OH;
+  let plane = row / p.OH;
+  let base = plane * p.H * p.W;
+  let rowCell = oh * ${sh}u * p.W;
+${rowOffs}
+  for (var ow = 0u; ow < p.OW; ow++) {
+    let c0 = rowCell + ow * ${sw}u;
+    var best = x[base + c0];
+    var bestIdx = c0;
+${cells.join('\n')}
+    let o = row * p.OW + ow;
+    out[o] = best;
+    idx[o] = i32(bestIdx);
   }
 }`,
   };
@@ -290,7 +340,9 @@ export function runMaxPool2d(engine: Engine, x: PooledBuffer, geo: Pool2dGeometr
   const n = geo.planes * geo.OH * geo.OW;
   const out = engine.pool.acquire(Math.max(n, 1) * 4);
   const idx = engine.pool.acquire(Math.max(n, 1) * 4);
-  const k = cached(`f${geo.kh},${geo.kw},${geo.sh},${geo.sw}`, () => maxForwardSpecialized(geo.kh, geo.kw, geo.sh, geo.sw));
+  const inside =
+    geo.padTop === 0 && geo.padLeft === 0 && (geo.OH - 1) * geo.sh + geo.kh <= geo.H && (geo.OW - 1) * geo.sw + geo.kw <= geo.W;
+  const k = cached(`f${geo.kh},${geo.kw},${geo.sh},${geo.sw},${inside}`, () => maxForwardSpecialized(geo.kh, geo.kw, geo.sh, geo.sw, inside));
   const rows = geo.planes * geo.OH;
   if (n > 0) engine.dispatch(k, { x, out, idx }, uniforms(geo, rows), groups(engine, rows), poolFlops(geo));
   return { out, idx };
