@@ -82,6 +82,29 @@ describe('pooling', () => {
     }
   });
 
+  it('max pooling backward writes every input cell, also the rows and columns no window reaches', async () => {
+    // Recycled buffers are not cleared: leave dirty ones of the gradient's size in the pool first.
+    for (const [shape, kernel, stride] of [
+      [[2, 3, 9, 7], 2, 2],
+      [[1, 2, 11, 13], 3, 3],
+      [[1, 2, 8, 10], 2, 3],
+    ] as [number[], number, number][]) {
+      const dirty = Array.from({ length: 4 }, () => kd.full(shape, 123));
+      for (const d of dirty) await d.data();
+      for (const d of dirty) d.dispose();
+      const n = shape.reduce((a, b) => a * b, 1);
+      const x = kd.tensor(Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1.7)), shape, { requiresGrad: true });
+      const y = kd.maxPool2d(x, { kernel, stride });
+      y.sum().backward();
+      const g = Array.from(await x.grad!.data());
+      const outs = y.shape.reduce((a, b) => a * b, 1);
+      // every output routes exactly 1 to one cell; all other cells are 0
+      expect(g.filter((v) => v === 1).length, `${JSON.stringify(shape)} k${kernel} s${stride}: ones`).to.equal(outs);
+      expect(g.filter((v) => v !== 0 && v !== 1).length, `${JSON.stringify(shape)} k${kernel} s${stride}: stale cells`).to.equal(0);
+      for (const t of [x, y]) t.dispose();
+    }
+  });
+
   it("'same' pads bottom/right and padded cells never win a max (all-negative input)", async () => {
     const x = kd.tensor([-5, -4, -3, -2, -1], [1, 1, 1, 5], { requiresGrad: true });
     // out = ceil(5/2) = 3, total pad = (3−1)·2 + 2 − 5 = 1, all at the right

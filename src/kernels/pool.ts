@@ -288,6 +288,55 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   };
 }
 
+/**
+ * The blocks kernel when there is no padding and the blocks fit (OH·sh ≤ H, OW·sw ≤ W; e.g. any
+ * kernel = stride pooling): one invocation per output row writes its sh×sw blocks unrolled, then
+ * zeros the columns right of the last block; the last row's invocation also zeros the rows below
+ * the last block (no window reaches those cells).
+ */
+function maxBackwardBlocksInside(sh: number, sw: number): Kernel {
+  const writes: string[] = [];
+  for (let dh = 0; dh < sh; dh++) {
+    for (let dw = 0; dw < sw; dw++) {
+      const off = `${dh > 0 ? `rowOff${dh} + ` : ''}${dw}u`;
+      writes.push(`    { let cell = c0 + ${off}; gx[base + cell] = select(0.0, grad, cell == win); }`);
+    }
+  }
+  const rowOffs = Array.from({ length: sh - 1 }, (_, i) => `  let rowOff${i + 1} = ${i + 1}u * p.W;`).join('\n');
+  return {
+    name: `pool2d.max.backward.blocks.inside.s${sh}x${sw}`,
+    source: `
+${PARAMS}
+@group(0) @binding(0) var<storage, read> g: array<f32>;
+@group(0) @binding(1) var<storage, read> idx: array<i32>;
+@group(0) @binding(2) var<storage, read_write> gx: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = gid.x + gid.y * nwg.x * ${WG}u;
+  if (row >= p.total) { return; }
+  let oh = row % p.OH;
+  let plane = row / p.OH;
+  let base = plane * p.H * p.W;
+  let rowCell = oh * ${sh}u * p.W;
+${rowOffs}
+  for (var ow = 0u; ow < p.OW; ow++) {
+    let o = row * p.OW + ow;
+    let win = u32(idx[o]);
+    let grad = g[o];
+    let c0 = rowCell + ow * ${sw}u;
+${writes.join('\n')}
+  }
+  for (var h = oh * ${sh}u; h < oh * ${sh}u + ${sh}u; h++) {
+    for (var w = p.OW * ${sw}u; w < p.W; w++) { gx[base + h * p.W + w] = 0.0; }
+  }
+  if (oh == p.OH - 1u) {
+    for (var c = p.OH * ${sh}u * p.W; c < p.H * p.W; c++) { gx[base + c] = 0.0; }
+  }
+}`,
+  };
+}
+
 const specialized = new Map<string, Kernel>();
 function cached(key: string, make: () => Kernel): Kernel {
   let k = specialized.get(key);
@@ -360,7 +409,12 @@ export function runMaxPool2dBackward(engine: Engine, g: PooledBuffer, idx: Poole
   const n = geo.planes * geo.H * geo.W;
   const gx = engine.pool.acquire(Math.max(n, 1) * 4);
   const outs = geo.planes * geo.OH * geo.OW;
-  if (n > 0 && outs > 0 && geo.sh >= geo.kh && geo.sw >= geo.kw) {
+  const inside = geo.padTop === 0 && geo.padLeft === 0 && geo.OH * geo.sh <= geo.H && geo.OW * geo.sw <= geo.W;
+  if (n > 0 && outs > 0 && geo.sh >= geo.kh && geo.sw >= geo.kw && inside) {
+    const k = cached(`bi${geo.sh},${geo.sw}`, () => maxBackwardBlocksInside(geo.sh, geo.sw));
+    const rows = geo.planes * geo.OH;
+    engine.dispatch(k, { g, idx, gx }, uniforms(geo, rows), groups(engine, rows), poolFlops(geo));
+  } else if (n > 0 && outs > 0 && geo.sh >= geo.kh && geo.sw >= geo.kw) {
     const k = cached(`b${geo.kh},${geo.kw},${geo.sh},${geo.sw}`, () => maxBackwardBlocks(geo.kh, geo.kw, geo.sh, geo.sw));
     engine.dispatch(k, { g, idx, gx }, uniforms(geo, outs), groups(engine, outs), poolFlops(geo));
   } else if (n > 0) {
