@@ -385,8 +385,9 @@ export const TILE_LARGE: MatmulTile = { tm: 16, tn4: 8, wx: 2, wy: 4 };
 export const TILE_SMALL: MatmulTile = { tm: 8, tn4: 2, wx: 8, wy: 4 };
 /**
  * The same two with subgroup sharing of op(B), for CPU adapters with subgroups (SwiftShader: four
- * lanes per subgroup). Measured there 1.25–1.35× faster than TILE_LARGE on 256×784×784 (NN, NT),
- * 784×784×256 (TN) and 1024³ (scratch runs of runMatmul with each plan; see bench/matmul.ts).
+ * lanes per subgroup). Measured there (bench/matmul-plans.ts, medians of 6 in one process) 1.05–1.45×
+ * faster than TILE_LARGE: 1024³ NN 5.95 vs 5.36 GFLOP/s, 256×784×784 NT 4.07 vs 3.88, 784×784×256 TN
+ * 5.56 vs 3.87.
  */
 export const TILE_LARGE_SG: MatmulTile = { tm: 16, tn4: 8, wx: 1, wy: 4, sg: true };
 export const TILE_SMALL_SG: MatmulTile = { tm: 8, tn4: 2, wx: 1, wy: 4, sg: true };
