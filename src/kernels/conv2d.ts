@@ -83,7 +83,7 @@ export interface ConvTiles {
   TPW: number;
   /** Weight/bias gradient: target number of output pixels summed by one invocation. */
   splitPixels: number;
-  /** false: never the subgroup variant of the forward kernel (default: when the device has subgroups). */
+  /** false: never the subgroup variants of the forward, input- and weight-gradient kernels (default: when the device has subgroups). */
   subgroups?: boolean;
 }
 
@@ -523,23 +523,17 @@ function wgtSource(c: WgtConfig): string {
     L.push(`@compute @workgroup_size(4)`);
     L.push(`fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(subgroup_invocation_id) sl: u32) {`);
     L.push(`  let t = wid.x + wid.y * nwg.x;`);
-    L.push(`  if (t >= p.total) { return; }`);
-    L.push(`  let unit = t % p.units;`);
-    L.push(`  let split = t / p.units;`);
-    L.push(`  let kh = unit % ${KH}u;`);
-    L.push(`  let cb = ((unit / ${KH}u) % p.CBW) * 4u + sl;`);
-    L.push(`  let obk = unit / (${KH}u * p.CBW);`);
   } else {
     L.push(`@compute @workgroup_size(${WG})`);
     L.push(`fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {`);
     L.push(`  let t = gid.x + gid.y * nwg.x * ${WG}u;`);
-    L.push(`  if (t >= p.total) { return; }`);
-    L.push(`  let unit = t % p.units;`);
-    L.push(`  let split = t / p.units;`);
-    L.push(`  let kh = unit % ${KH}u;`);
-    L.push(`  let cb = (unit / ${KH}u) % p.CBW;`);
-    L.push(`  let obk = unit / (${KH}u * p.CBW);`);
   }
+  L.push(`  if (t >= p.total) { return; }`);
+  L.push(`  let unit = t % p.units;`);
+  L.push(`  let split = t / p.units;`);
+  L.push(`  let kh = unit % ${KH}u;`);
+  L.push(`  let cb = ${sg ? `((unit / ${KH}u) % p.CBW) * 4u + sl` : `(unit / ${KH}u) % p.CBW`};`);
+  L.push(`  let obk = unit / (${KH}u * p.CBW);`);
   L.push(`  let OHW = p.OH * p.OW;`);
   L.push(`  let HW = p.H * p.W;`);
   // Channel indices, clamped (duplicates are computed and not stored).

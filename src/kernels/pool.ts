@@ -143,18 +143,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }`;
 }
 
-/**
- * Max pooling with the window shape and stride compiled in (e.g. 'k2x2.s2x2'): constant loop
- * bounds unroll, and SwiftShader's cost is per invocation, so the work per invocation matters.
- * One invocation per output row (plane, oh), walking its OW outputs: the index arithmetic
- * (integer divisions, which a CPU does lane by lane) is paid once per row, not per output.
- */
-function maxForwardSpecialized(kh: number, kw: number, sh: number, sw: number, inside: boolean): Kernel {
-  if (inside) return maxForwardInside(kh, kw, sh, sw);
-  return {
-    name: `pool2d.max.forward.k${kh}x${kw}.s${sh}x${sw}`,
-    source: `
-${PARAMS}
+/** Max-pool forward, one invocation per output row (plane, oh): bindings and the row's indices. */
+const MAX_FORWARD_ROW_HEAD = `${PARAMS}
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<storage, read_write> idx: array<i32>;
@@ -166,7 +156,35 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (row >= p.total) { return; }
   let oh = row % p.OH;
   let plane = row / p.OH;
-  let base = plane * p.H * p.W;
+  let base = plane * p.H * p.W;`;
+
+/** Max-pool backward block kernels: bindings up to the entry point's signature. */
+const MAX_BACKWARD_HEAD = `${PARAMS}
+@group(0) @binding(0) var<storage, read> g: array<f32>;
+@group(0) @binding(1) var<storage, read> idx: array<i32>;
+@group(0) @binding(2) var<storage, read_write> gx: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+@compute @workgroup_size(${WG})`;
+
+/** Unrolled windows/blocks: `rowOff<d> = d·W` for rows 1 … rows−1, and the offset of cell (dh, dw). */
+function rowOffsets(rows: number): string {
+  return Array.from({ length: rows - 1 }, (_, i) => `  let rowOff${i + 1} = ${i + 1}u * p.W;`).join('\n');
+}
+function cellOffset(dh: number, dw: number): string {
+  return `${dh > 0 ? `rowOff${dh} + ` : ''}${dw}u`;
+}
+
+/**
+ * Max pooling with the window shape and stride compiled in (e.g. 'k2x2.s2x2'): constant loop
+ * bounds unroll, and SwiftShader's cost is per invocation, so the work per invocation matters.
+ * One invocation per output row (plane, oh), walking its OW outputs: the index arithmetic
+ * (integer divisions, which a CPU does lane by lane) is paid once per row, not per output.
+ */
+function maxForwardSpecialized(kh: number, kw: number, sh: number, sw: number): Kernel {
+  return {
+    name: `pool2d.max.forward.k${kh}x${kw}.s${sh}x${sw}`,
+    source: `
+${MAX_FORWARD_ROW_HEAD}
   let h0 = i32(oh * ${sh}u) - i32(p.pt);
   for (var ow = 0u; ow < p.OW; ow++) {
   let o = row * p.OW + ow;
@@ -205,32 +223,18 @@ function maxForwardInside(kh: number, kw: number, sh: number, sw: number): Kerne
   for (let dh = 0; dh < kh; dh++) {
     for (let dw = 0; dw < kw; dw++) {
       if (dh === 0 && dw === 0) continue;
-      const off = `${dh > 0 ? `rowOff${dh} + ` : ''}${dw}u`;
-      cells.push(`    { let cell = c0 + ${off}; let v = x[base + cell];
+      cells.push(`    { let cell = c0 + ${cellOffset(dh, dw)}; let v = x[base + cell];
       // a later cell wins only if larger (ties keep the first); a NaN wins (PyTorch propagates it)
       let take = v > best || isNan(v);
       best = select(best, v, take); bestIdx = select(bestIdx, cell, take); }`);
     }
   }
-  const rowOffs = Array.from({ length: kh - 1 }, (_, i) => `  let rowOff${i + 1} = ${i + 1}u * p.W;`).join('\n');
   return {
     name: `pool2d.max.forward.inside.k${kh}x${kw}.s${sh}x${sw}`,
     source: `
-${PARAMS}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<storage, read_write> idx: array<i32>;
-@group(0) @binding(3) var<uniform> p: Params;
-fn isNan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let row = gid.x + gid.y * nwg.x * ${WG}u;
-  if (row >= p.total) { return; }
-  let oh = row % p.OH;
-  let plane = row / p.OH;
-  let base = plane * p.H * p.W;
+${MAX_FORWARD_ROW_HEAD}
   let rowCell = oh * ${sh}u * p.W;
-${rowOffs}
+${rowOffsets(kh)}
   for (var ow = 0u; ow < p.OW; ow++) {
     let c0 = rowCell + ow * ${sw}u;
     var best = x[base + c0];
@@ -254,12 +258,7 @@ function maxBackwardBlocks(kh: number, kw: number, sh: number, sw: number): Kern
   return {
     name: `pool2d.max.backward.blocks.k${kh}x${kw}.s${sh}x${sw}`,
     source: `
-${PARAMS}
-@group(0) @binding(0) var<storage, read> g: array<f32>;
-@group(0) @binding(1) var<storage, read> idx: array<i32>;
-@group(0) @binding(2) var<storage, read_write> gx: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
-@compute @workgroup_size(${WG})
+${MAX_BACKWARD_HEAD}
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let o = gid.x + gid.y * nwg.x * ${WG}u;
   if (o >= p.total) { return; }
@@ -298,20 +297,13 @@ function maxBackwardBlocksInside(sh: number, sw: number): Kernel {
   const writes: string[] = [];
   for (let dh = 0; dh < sh; dh++) {
     for (let dw = 0; dw < sw; dw++) {
-      const off = `${dh > 0 ? `rowOff${dh} + ` : ''}${dw}u`;
-      writes.push(`    { let cell = c0 + ${off}; gx[base + cell] = select(0.0, grad, cell == win); }`);
+      writes.push(`    { let cell = c0 + ${cellOffset(dh, dw)}; gx[base + cell] = select(0.0, grad, cell == win); }`);
     }
   }
-  const rowOffs = Array.from({ length: sh - 1 }, (_, i) => `  let rowOff${i + 1} = ${i + 1}u * p.W;`).join('\n');
   return {
     name: `pool2d.max.backward.blocks.inside.s${sh}x${sw}`,
     source: `
-${PARAMS}
-@group(0) @binding(0) var<storage, read> g: array<f32>;
-@group(0) @binding(1) var<storage, read> idx: array<i32>;
-@group(0) @binding(2) var<storage, read_write> gx: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
-@compute @workgroup_size(${WG})
+${MAX_BACKWARD_HEAD}
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let row = gid.x + gid.y * nwg.x * ${WG}u;
   if (row >= p.total) { return; }
@@ -319,7 +311,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let plane = row / p.OH;
   let base = plane * p.H * p.W;
   let rowCell = oh * ${sh}u * p.W;
-${rowOffs}
+${rowOffsets(sh)}
   for (var ow = 0u; ow < p.OW; ow++) {
     let o = row * p.OW + ow;
     let win = u32(idx[o]);
@@ -391,7 +383,9 @@ export function runMaxPool2d(engine: Engine, x: PooledBuffer, geo: Pool2dGeometr
   const idx = engine.pool.acquire(Math.max(n, 1) * 4);
   const inside =
     geo.padTop === 0 && geo.padLeft === 0 && (geo.OH - 1) * geo.sh + geo.kh <= geo.H && (geo.OW - 1) * geo.sw + geo.kw <= geo.W;
-  const k = cached(`f${geo.kh},${geo.kw},${geo.sh},${geo.sw},${inside}`, () => maxForwardSpecialized(geo.kh, geo.kw, geo.sh, geo.sw, inside));
+  const k = cached(`f${geo.kh},${geo.kw},${geo.sh},${geo.sw},${inside}`, () =>
+    inside ? maxForwardInside(geo.kh, geo.kw, geo.sh, geo.sw) : maxForwardSpecialized(geo.kh, geo.kw, geo.sh, geo.sw),
+  );
   const rows = geo.planes * geo.OH;
   if (n > 0) engine.dispatch(k, { x, out, idx }, uniforms(geo, rows), groups(engine, rows), poolFlops(geo));
   return { out, idx };
