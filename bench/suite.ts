@@ -40,7 +40,7 @@ import { measureMemory } from './lib/suite-memory.js';
 import { parseSuiteOptions, USAGE } from './lib/suite-options.js';
 import { markdownTable, matmulBound, printTable, type SuiteResult } from './lib/suite-report.js';
 import { initTfjsWasm, initTfjsWebgpu, tf } from './lib/tfjs.js';
-import { adapterSlug } from './lib/timing.js';
+import { adapterSlug, settler } from './lib/timing.js';
 import { TorchServer } from './lib/torch-server.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -87,12 +87,12 @@ if (opts.tfjsWebgpu) {
 for (const [p, d] of Object.entries(peers)) log(`  ${p}: ${d}`);
 
 const ctx: CaseContext = { engine, opts, torch };
-const harness = { reps: opts.reps, slow: new Set<Peer>(['tfjs-webgpu']), budgetMs: opts.tfBudgetS * 1000, probe: !opts.quick, log };
+const harness = { reps: opts.reps, slow: new Set<Peer>(['tfjs-webgpu']), budgetMs: opts.tfBudgetS * 1000, probe: !opts.quick, log, settle: settler(opts.settleMs) };
 const run = async (title: string, cases: SuiteCase[]): Promise<CaseResult[]> => {
   log(`${title}:`);
   const start = performance.now();
   const out: CaseResult[] = [];
-  for (const c of cases) out.push(await measureCase(c, harness));
+  for (const c of cases) out.push(...(await measureCase(c, harness)));
   log(`  (${((performance.now() - start) / 1000).toFixed(1)} s)`);
   return out;
 };

@@ -72,6 +72,13 @@ describe('bench suite (--quick --no-torch)', function () {
     expect(s.steps!.cases.map((c) => c.name)).to.include.members(['train step mnist-mlp-student', 'train step mnist-cnn-small']);
     const b = s.steps!.matmulBound!;
     for (const v of [b.stepFlops, b.gemmGflops, b.boundMs, b.stepMs, b.ratio]) expect(v).to.be.above(0);
+    // The bound's GEMM runs in the MLP step's alternation, so each step run has a GEMM run beside it.
+    const gemm = s.steps!.cases.find((c) => c.name.startsWith('mlp gemm'))!;
+    expect(gemm.alternatedWith).to.equal('train step mnist-mlp-student');
+    expect(b.paired, 'per-repetition ratios').to.not.equal(undefined);
+    expect(b.paired!.min).to.be.above(0);
+    expect(b.paired!.max).to.be.at.least(b.paired!.median);
+    expect(b.paired!.median).to.be.at.least(b.paired!.min);
   });
 
   it('reports the same memory at step 10 and at the last distillation step', () => {

@@ -33,6 +33,12 @@ export interface SuiteCase {
   probeRatio?: number;
   peers: Partial<Record<Peer, RunnerFactory>>;
   note?: string;
+  /**
+   * kdgpu-only cases measured in the same alternation as this one (each repetition runs them right
+   * before this case's peers), so that a figure derived from both — the MLP step's matmul-speed
+   * bound — compares runs made under the same machine conditions.
+   */
+  companions?: SuiteCase[];
 }
 
 export interface Measured {
@@ -54,6 +60,8 @@ export interface CaseResult {
   results: Partial<Record<Peer, PeerResult>>;
   /** Peer time ÷ kdgpu time (> 1: kdgpu is faster). */
   ratios: Partial<Record<Peer, number>>;
+  /** Set on a companion: the case whose repetitions it alternated with. */
+  alternatedWith?: string;
 }
 
 export interface HarnessOptions {
@@ -63,6 +71,11 @@ export interface HarnessOptions {
   budgetMs: number;
   /** Probe slow peers first (off for smoke runs, whose sizes are already small). */
   probe: boolean;
+  /**
+   * Called before every timed run: lets the previous run's after-effects (garbage collection,
+   * buffers another framework freed) finish outside the measured interval.
+   */
+  settle?: () => Promise<void>;
   log: (line: string) => void;
 }
 
@@ -82,63 +95,87 @@ export function fmtMs(ms: number): string {
   return ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2);
 }
 
-export async function measureCase(c: SuiteCase, o: HarnessOptions): Promise<CaseResult> {
-  const results: Partial<Record<Peer, PeerResult>> = {};
-  const runners = new Map<Peer, Runner>();
-  const samples = new Map<Peer, Sample[]>();
-  const warm = new Map<Peer, number>();
-  for (const peer of PEERS) {
-    const make = c.peers[peer];
-    if (!make) continue;
-    try {
-      if (o.probe && o.slow.has(peer) && c.probeRatio && c.probeRatio > 1) {
-        const p = await make(true);
-        let est: number;
-        try {
-          await p.run(); // compiles
-          est = (await timeRun(p)).wallMs * c.probeRatio;
-        } finally {
-          await p.dispose();
-        }
-        if (est > o.budgetMs) {
-          results[peer] = { skipped: `estimated ${(est / 1000).toFixed(0)} s per run (from a run at 1/${Math.round(c.probeRatio)} of the work) exceeds the ${o.budgetMs / 1000} s budget` };
+/** One measured runner: a peer of a case, or kdgpu on one of its companions. */
+interface Entry {
+  c: SuiteCase;
+  peer: Peer;
+  runner: Runner;
+  samples: Sample[];
+  warmMs: number;
+}
+
+/**
+ * Measures a case and its companions (returned first, in their order, then the case itself):
+ * warm-up runs, then `reps` rounds, each running every companion and then every peer once.
+ */
+export async function measureCase(c: SuiteCase, o: HarnessOptions): Promise<CaseResult[]> {
+  const cases = [...(c.companions ?? []), c];
+  const results = new Map<SuiteCase, Partial<Record<Peer, PeerResult>>>(cases.map((x) => [x, {}]));
+  const entries: Entry[] = [];
+  for (const x of cases) {
+    for (const peer of PEERS) {
+      const make = x.peers[peer];
+      if (!make) continue;
+      try {
+        const skipped = await probeSlowPeer(x, peer, make, o);
+        if (skipped) {
+          results.get(x)![peer] = { skipped };
           continue;
         }
-      }
-      const r = await make(false);
-      runners.set(peer, r);
-      warm.set(peer, (await timeRun(r)).wallMs);
-      samples.set(peer, []);
-    } catch (e) {
-      results[peer] = { error: message(e) };
-    }
-  }
-  for (let rep = 0; rep < o.reps; rep++) {
-    for (const [peer, r] of runners) {
-      const got = samples.get(peer)!;
-      if (o.slow.has(peer) && got.length > 0 && got.reduce((s, x) => s + x.wallMs, 0) >= o.budgetMs) continue;
-      try {
-        got.push(await timeRun(r));
+        const runner = await make(false);
+        const warm = await timeRun(runner);
+        entries.push({ c: x, peer, runner, samples: [], warmMs: warm.wallMs });
       } catch (e) {
-        results[peer] = { error: message(e) };
-        runners.delete(peer);
-        await Promise.resolve(r.dispose()).catch(() => {});
+        results.get(x)![peer] = { error: message(e) };
       }
     }
   }
-  for (const [peer, r] of runners) {
-    await r.dispose();
-    const s = samples.get(peer)!;
-    const wall = s.map((x) => x.wallMs);
-    results[peer] = {
+  let live = entries;
+  for (let rep = 0; rep < o.reps; rep++) {
+    for (const e of live) {
+      if (o.slow.has(e.peer) && e.samples.length > 0 && e.samples.reduce((s, x) => s + x.wallMs, 0) >= o.budgetMs) continue;
+      try {
+        if (o.settle) await o.settle();
+        e.samples.push(await timeRun(e.runner));
+      } catch (err) {
+        results.get(e.c)![e.peer] = { error: message(err) };
+        await Promise.resolve(e.runner.dispose()).catch(() => {});
+        live = live.filter((x) => x !== e);
+      }
+    }
+  }
+  for (const e of live) {
+    await e.runner.dispose();
+    const wall = e.samples.map((x) => x.wallMs);
+    results.get(e.c)![e.peer] = {
       medianMs: median(wall),
-      gflops: c.flops > 0 ? median(wall.map((w) => c.flops / (w * 1e6))) : null,
-      n: s.length,
+      gflops: e.c.flops > 0 ? median(wall.map((w) => e.c.flops / (w * 1e6))) : null,
+      n: e.samples.length,
       wallMs: wall.map((w) => +w.toFixed(3)),
-      cpuMs: s.map((x) => +x.cpuMs.toFixed(3)),
-      warmupMs: +warm.get(peer)!.toFixed(3),
+      cpuMs: e.samples.map((x) => +x.cpuMs.toFixed(3)),
+      warmupMs: +e.warmMs.toFixed(3),
     };
   }
+  return cases.map((x) => report(x, results.get(x)!, o, x === c ? undefined : c.name));
+}
+
+/** For a slow peer of a probed case: a reason to skip it when a reduced run predicts it is over budget. */
+async function probeSlowPeer(c: SuiteCase, peer: Peer, make: RunnerFactory, o: HarnessOptions): Promise<string | null> {
+  if (!(o.probe && o.slow.has(peer) && c.probeRatio && c.probeRatio > 1)) return null;
+  const p = await make(true);
+  let est: number;
+  try {
+    await p.run(); // compiles
+    est = (await timeRun(p)).wallMs * c.probeRatio;
+  } finally {
+    await p.dispose();
+  }
+  return est > o.budgetMs
+    ? `estimated ${(est / 1000).toFixed(0)} s per run (from a run at 1/${Math.round(c.probeRatio)} of the work) exceeds the ${o.budgetMs / 1000} s budget`
+    : null;
+}
+
+function report(c: SuiteCase, results: Partial<Record<Peer, PeerResult>>, o: HarnessOptions, alternatedWith?: string): CaseResult {
   const ratios: Partial<Record<Peer, number>> = {};
   const base = results.kdgpu;
   for (const peer of PEERS) {
@@ -152,6 +189,6 @@ export async function measureCase(c: SuiteCase, o: HarnessOptions): Promise<Case
     if ('error' in r) return `${p} error: ${r.error}`;
     return `${p} ${fmtMs(r.medianMs)} ms${r.n < o.reps ? ` (n=${r.n})` : ''}${r.gflops !== null && p === 'kdgpu' ? ` ${r.gflops.toFixed(2)} GFLOP/s` : ''}`;
   };
-  o.log(`  ${c.name}: ${PEERS.map(cell).filter((x) => x).join(' | ')}`);
-  return { section: c.section, name: c.name, flops: c.flops, ...(c.note ? { note: c.note } : {}), results, ratios };
+  o.log(`  ${c.name}: ${PEERS.map(cell).filter((x) => x).join(' | ')}${alternatedWith ? ` (alternating with ${alternatedWith})` : ''}`);
+  return { section: c.section, name: c.name, flops: c.flops, ...(c.note ? { note: c.note } : {}), results, ratios, ...(alternatedWith ? { alternatedWith } : {}) };
 }

@@ -18,6 +18,8 @@ export interface SuiteOptions {
   memorySteps: number;
   /** Seconds per case that tfjs-webgpu may take (see suite-harness.ts). */
   tfBudgetS: number;
+  /** Idle milliseconds (after a garbage collection) before every timed run. */
+  settleMs: number;
   teacher: string;
   student: string;
   temperature: number;
@@ -41,13 +43,20 @@ export const USAGE = `npx tsx bench/suite.ts [options]   (npm run bench -- [opti
   --batch N                batch of the conv rows and steps (default 256); --conv2-size N (default 27)
   --memory-steps N         distillation steps of the memory check (default 2000, at least 10)
   --tf-budget S            seconds per case that tfjs-webgpu may take (default 30)
+  --settle-ms N            before every timed run: a garbage collection and N ms idle (default 100)
   --kd-teacher NAME        the distillation step's teacher (default hinton-mlp-teacher)
   --out FILE.json          results file (default bench/results/<adapter>.json); chart beside it
   --no-chart               no SVG/PNG chart
   --markdown               also print the Markdown table; --markdown-from FILE.json: only that`;
 
 const FLAGS = ['help', 'quick', 'no-tf', 'no-tfjs-webgpu', 'no-wasm', 'no-torch', 'no-chart', 'markdown'];
-const VALUED = ['reps', 'only', 'sizes', 'batch', 'conv2-size', 'memory-steps', 'tf-budget', 'kd-teacher', 'out', 'markdown-from', 'torch-threads'];
+const VALUED = ['reps', 'only', 'sizes', 'batch', 'conv2-size', 'memory-steps', 'tf-budget', 'kd-teacher', 'out', 'markdown-from', 'torch-threads', 'settle-ms'];
+
+function nonNegativeInt(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`--${name} must be a whole number of 0 or more, got '${v}'`);
+  return n;
+}
 
 function positiveInt(name: string, v: string): number {
   const n = Number(v);
@@ -86,6 +95,7 @@ export function parseSuiteOptions(argv: string[]): SuiteOptions {
     conv2Size: positiveInt('conv2-size', get('conv2-size', '27', '9')),
     memorySteps,
     tfBudgetS: Number(get('tf-budget', '30', '60')),
+    settleMs: nonNegativeInt('settle-ms', get('settle-ms', '100', '0')),
     teacher: get('kd-teacher', 'hinton-mlp-teacher'),
     student: 'mnist-mlp-student',
     temperature: 4,

@@ -4,6 +4,7 @@
  */
 import type { AdapterDescription } from '../../src/index.js';
 import type { CeilingInfo } from './suite-cases.js';
+import { median } from './timing.js';
 import { fmtMs, isMeasured, PEERS, type CaseResult, type Peer, type PeerResult } from './suite-harness.js';
 import { totalBytes, type MemoryResult } from './suite-memory.js';
 import type { SuiteOptions } from './suite-options.js';
@@ -19,6 +20,11 @@ export interface MatmulBound {
   stepMs: number;
   /** stepMs ÷ boundMs (1: the step runs at matmul speed). */
   ratio: number;
+  /**
+   * The same ratio per repetition (each step run against the GEMM run just before it), median and
+   * range: how much of the ratio is the machine's drift. Absent when the two were not alternated.
+   */
+  paired?: { median: number; min: number; max: number };
 }
 
 export interface SuiteResult {
@@ -59,7 +65,12 @@ export function matmulBound(cases: CaseResult[], gemmPrefix: string, stepName: s
   const s = step?.results.kdgpu;
   if (!gemm || !step || !isMeasured(g) || !isMeasured(s) || g.gflops === null) return null;
   const boundMs = step.flops / (g.gflops * 1e6);
-  return { gemm: gemm.name.slice(gemmPrefix.length).trim(), stepFlops: step.flops, gemmGflops: g.gflops, boundMs, stepMs: s.medianMs, ratio: s.medianMs / boundMs };
+  const out: MatmulBound = { gemm: gemm.name.slice(gemmPrefix.length).trim(), stepFlops: step.flops, gemmGflops: g.gflops, boundMs, stepMs: s.medianMs, ratio: s.medianMs / boundMs };
+  if (gemm.alternatedWith === stepName && g.wallMs.length === s.wallMs.length) {
+    const per = s.wallMs.map((ms, i) => ms / ((step.flops * g.wallMs[i]) / gemm.flops));
+    out.paired = { median: median(per), min: Math.min(...per), max: Math.max(...per) };
+  }
+  return out;
 }
 
 function cell(r: PeerResult | undefined, reps: number): string {
@@ -96,7 +107,8 @@ export function summaryLines(r: SuiteResult): string[] {
   const b = r.sections.steps?.matmulBound;
   if (b) {
     lines.push(
-      `MLP training step's matmul-speed bound: ${(b.stepFlops / 1e9).toFixed(3)} GFLOP of GEMMs ÷ kdgpu's ${b.gemmGflops.toFixed(2)} GFLOP/s at ${b.gemm} = ${fmtMs(b.boundMs)} ms; the step takes ${fmtMs(b.stepMs)} ms = ${b.ratio.toFixed(2)}× the bound.`,
+      `MLP training step's matmul-speed bound: ${(b.stepFlops / 1e9).toFixed(3)} GFLOP of GEMMs ÷ kdgpu's ${b.gemmGflops.toFixed(2)} GFLOP/s at ${b.gemm} = ${fmtMs(b.boundMs)} ms; the step takes ${fmtMs(b.stepMs)} ms = ${b.ratio.toFixed(2)}× the bound.` +
+        (b.paired ? ` Per repetition (step ÷ the bound from the GEMM run just before it): median ${b.paired.median.toFixed(2)}×, ${b.paired.min.toFixed(2)}–${b.paired.max.toFixed(2)}×.` : ''),
     );
   }
   const m = r.sections.memory;

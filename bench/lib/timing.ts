@@ -1,4 +1,6 @@
 /** Shared benchmark helpers: wall-clock + process-CPU timing, medians, seeded random data. */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Random } from '../../src/index.js';
 
 export interface Sample {
@@ -40,4 +42,18 @@ export function randLabels(n: number, seed = 7, classes = 10): Int32Array {
 /** Adapter name as a file-name slug, e.g. "swiftshader". */
 export function adapterSlug(a: { architecture?: string; description?: string }): string {
   return (a.architecture || a.description || 'unknown').replace(/[^a-z0-9]+/gi, '-').toLowerCase();
+}
+
+/**
+ * A pause before a timed run: a full garbage collection (V8's gc, exposed at run time) and then
+ * `ms` of idle time, so that what the previous run left behind (another framework's garbage, its
+ * freed GPU buffers, a peer process's spinning threads) is not charged to the next one.
+ */
+export function settler(ms: number): () => Promise<void> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  return async () => {
+    gc();
+    if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+  };
 }
