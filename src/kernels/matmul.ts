@@ -22,10 +22,13 @@
  * as A(m, k) = a[aOff + m·aRow + k·aCol] and B(k, n) likewise, so a transposed operand is swapped
  * strides; 4×4 outputs per invocation.
  *
- * Why this shape of kernel (measured on SwiftShader, the CPU Vulkan driver): each component of a
- * storage-buffer load with a per-invocation index costs about as much as 15–20 FMAs (it is
- * emulated lane by lane, whatever the alignment), and workgroup memory is no cheaper, so the lever
- * is reuse of every loaded value inside one invocation — large register tiles. Writing the inner
+ * Why this shape of kernel (measured on SwiftShader, the CPU Vulkan driver, by
+ * bench/swiftshader-limits.ts): each component of a load with a per-invocation index costs about
+ * as much as 25–30 FMAs at the adapter's register-resident FMA rate (it is emulated lane by lane,
+ * whatever the alignment), and workgroup, private and uniform memory are no cheaper, so the lever
+ * is reuse of every loaded value inside one invocation — large register tiles. Those spill (16 SSE
+ * registers hold 16 floats per invocation), so their arithmetic alone runs at ~40% of that rate;
+ * the two together cap a 16×32 tile near 25% of it, and kdgpu's kernel reaches ~85% of that cap. Writing the inner
  * product as `mat4x4 · vec4` instead of separate multiply-adds roughly doubles the arithmetic rate
  * there. On GPUs the same kernels are ordinary register-tiled matmuls with vec4 loads.
  *
