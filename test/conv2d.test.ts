@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import * as kd from '../src/index.js';
 import { convTiles, runConv2d, runConv2dGradInput, runConv2dGradWeight } from '../src/kernels/conv2d.js';
+import { MAX_COLS_BYTES, planWeightGemm } from '../src/kernels/conv2d-weight-gemm.js';
 import { loadFixture, type Fixture } from './fixtures.js';
 import { absArr, assertWithinScale, randomValues, setup } from './helpers.js';
 
@@ -245,6 +246,64 @@ describe('conv2d', function () {
         for (const t of [x, w, bias, dy]) t.dispose();
       });
     }
+  });
+
+  describe('weight gradient through im2col and a batched matmul (conv2d-weight-gemm.ts)', () => {
+    // Forced on (and, for comparison, off) whatever the adapter: against the float64 reference,
+    // on geometries with padding masks, strides, dilation, odd pixel counts (padded images in the
+    // last chunk), several chunks, few output channels (the matmul planner's tile) and batch 1.
+    const cases: [string, number[], number[], kd.Conv2dOptions][] = [
+      ['32 → 64 channels, 13×13, batch 3 (mnist-cnn-small\'s second layer; 121 pixels: a padded image)', [3, 32, 13, 13], [64, 32, 3, 3], {}],
+      ['stride 2, padding 1, dilation [2, 1], 5×3 kernel, 5 output channels', [2, 3, 11, 9], [5, 3, 5, 3], { stride: 2, padding: 1, dilation: [2, 1] }],
+      ["'same', 4×4 kernel, stride 2 (asymmetric padding), batch 5", [5, 6, 9, 10], [20, 6, 4, 4], { stride: 2, padding: 'same' }],
+      ['1×1 kernel, batch 1', [1, 7, 5, 3], [9, 7, 1, 1], {}],
+      ['53 images of 11×11 outputs: two chunks of 28, three padding images', [53, 4, 13, 13], [16, 4, 3, 3], {}],
+      ['25 images of 18×18 outputs: two chunks of 13', [25, 3, 20, 20], [17, 3, 3, 3], {}],
+    ];
+    for (const [label, xs, ws, opts] of cases) {
+      it(label, async () => {
+        const e = kd.engine();
+        const p = kd.planConv2d(xs, ws, [ws[0]], opts);
+        const size = (sh: number[]) => sh.reduce((a, b) => a * b, 1);
+        const x = randomValues(size(xs), 21);
+        const w = randomValues(size(ws), 22);
+        const dy = randomValues(size(p.outShape), 23);
+        const plan = planWeightGemm(p, true, true);
+        expect(plan, 'a GEMM plan').to.not.equal(null);
+        expect((plan!.nb * p.OH * p.OW) % 4, 'pixels per chunk').to.equal(0);
+        expect(plan!.chunks * plan!.nb).to.be.at.least(p.N);
+        expect((plan!.chunks - 1) * plan!.nb).to.be.below(p.N);
+        const xt = kd.tensor(Float32Array.from(x), xs);
+        const dyt = kd.tensor(Float32Array.from(dy), p.outShape);
+        const got: Float32Array[] = [];
+        for (const weightGemm of [true, false]) {
+          const dw = runConv2dGradWeight(e, xt.bufferFor('test'), dyt.bufferFor('test'), p, { ...convTiles, weightGemm });
+          got.push(new Float32Array(await e.read(dw, size(ws) * 4)));
+          e.pool.release(dw);
+        }
+        const g = geo(p);
+        const ref = cpuGrads(g, x, w, dy).dw;
+        const scale = cpuGrads(g, absArr(x), absArr(w), absArr(dy)).dw;
+        assertWithinScale(got[0], ref, scale, '∂w (im2col + matmul)');
+        assertWithinScale(got[1], ref, scale, '∂w (direct kernel)');
+        xt.dispose();
+        dyt.dispose();
+      });
+    }
+
+    it('is chosen only on CPU adapters, for wide layers whose im2col buffer fits', () => {
+      const at = (xs: number[], ws: number[]) => kd.planConv2d(xs, ws, [ws[0]], {});
+      const wide = at([256, 32, 13, 13], [64, 32, 3, 3]);
+      expect(planWeightGemm(wide, true)).to.deep.equal({ nb: 32, chunks: 8 });
+      expect(planWeightGemm(wide, false), 'GPU adapter').to.equal(null);
+      expect(planWeightGemm(wide, true, false), 'forced off').to.equal(null);
+      expect(planWeightGemm(at([256, 1, 28, 28], [32, 1, 3, 3]), true), 'C·KH·KW = 9').to.equal(null);
+      expect(planWeightGemm(at([8, 32, 13, 13], [8, 32, 3, 3]), true), '8 output channels').to.equal(null);
+      // 64 × 62² pixels × 64·9 values: 566 MB of im2col, past the cap even when forced.
+      const huge = at([64, 64, 64, 64], [64, 64, 3, 3]);
+      expect(64 * 62 * 62 * 64 * 9 * 4).to.be.above(MAX_COLS_BYTES);
+      expect(planWeightGemm(huge, true, true)).to.equal(null);
+    });
   });
 
   describe('options', () => {

@@ -34,7 +34,9 @@
  * s > 1 the input is read "dilated" by s (virtual zeros between dy's pixels, handled by the
  * masks; that wastes s² of the work, acceptable for the rarer strided layers).
  *
- * Weight gradient: GEMM with M = O, N = C·KH·KW, K = N·OH·OW, split over K (rows n·OH + oh,
+ * Weight gradient: on CPU adapters, for layers wide enough and whose im2col buffer fits, an
+ * explicit im2col and a batched matmul (conv2d-weight-gemm.ts, 2–2.5× faster there). Otherwise
+ * this file's kernel: GEMM with M = O, N = C·KH·KW, K = N·OH·OW, split over K (rows n·OH + oh,
  * about 2048 pixels per split) into partial sums — parallelism for layers with few weights, and
  * shorter f32 sums — reduced by a second kernel. One invocation owns TOW output channels × TCW
  * input channels × one kh × all KW taps (default 8 × 8 × 3 = 192 accumulators); per TPW = 4
@@ -49,7 +51,9 @@
  * Bias gradient: per-channel sums of dy, split over rows the same way.
  */
 import type { PooledBuffer } from '../gpu/buffer-pool.js';
-import { grid, type Engine, type Kernel } from '../gpu/engine.js';
+import { grid, type Engine } from '../gpu/engine.js';
+import { dispatch1d, kernel, reduceSplits, WG } from './conv2d-common.js';
+import { planWeightGemm, runConv2dGradWeightGemm } from './conv2d-weight-gemm.js';
 
 /** Geometry of one convolution, after padding has been resolved. */
 export interface ConvGeometry {
@@ -85,6 +89,11 @@ export interface ConvTiles {
   splitPixels: number;
   /** false: never the subgroup variants of the forward, input- and weight-gradient kernels (default: when the device has subgroups). */
   subgroups?: boolean;
+  /**
+   * Weight gradient through im2col and a batched matmul (conv2d-weight-gemm.ts): true whenever
+   * its buffers fit, false never (default: on CPU adapters, for layers wide enough).
+   */
+  weightGemm?: boolean;
 }
 
 export const convTiles: ConvTiles = { TP: 28, TO: 16, TOW: 8, TCW: 8, TPW: 4, splitPixels: 2048 };
@@ -98,23 +107,6 @@ function fwdTile(OW: number, O: number, tiles: ConvTiles): { TP: number; TO: num
   const TP = Math.ceil(OW / Math.ceil(OW / tiles.TP));
   const TO = Math.min(tiles.TO, roundUp(Math.max(O, 1), 4));
   return { TP, TO };
-}
-
-const WG = 64;
-
-const cache = new Map<string, Kernel>();
-function kernel(name: string, make: () => string): Kernel {
-  let k = cache.get(name);
-  if (!k) {
-    k = { name, source: make() };
-    cache.set(name, k);
-  }
-  return k;
-}
-
-function dispatch1d(engine: Engine, k: Kernel, buffers: Record<string, PooledBuffer>, u: Record<string, number>, count: number, z = 1, flops?: number): void {
-  const [gx, gy] = grid(Math.ceil(count / WG), engine.limits.maxComputeWorkgroupsPerDimension);
-  engine.dispatch(k, buffers, u, [gx, gy, z], flops);
 }
 
 /**
@@ -608,27 +600,6 @@ function wgtSource(c: WgtConfig): string {
   return L.join('\n');
 }
 
-const REDUCE_SRC = `
-struct Params { len: u32, splits: u32, }
-@group(0) @binding(0) var<storage, read> part: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<uniform> p: Params;
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * ${WG}u;
-  if (i >= p.len) { return; }
-  var s = 0.0;
-  for (var k = 0u; k < p.splits; k++) { s += part[k * p.len + i]; }
-  out[i] = s;
-}`;
-
-function reduceSplits(engine: Engine, part: PooledBuffer, len: number, splits: number): PooledBuffer {
-  const out = engine.pool.acquire(Math.max(len, 1) * 4);
-  if (len === 0) return out;
-  dispatch1d(engine, kernel('conv2d.reduceSplits', () => REDUCE_SRC), { part, out }, { len, splits }, len);
-  return out;
-}
-
 /** Most partial sums a split reduction may hold (floats): 64 MB. */
 const MAX_PARTIAL = 16 * 1024 * 1024;
 
@@ -652,6 +623,8 @@ export function runConv2dGradWeight(engine: Engine, x: PooledBuffer, dy: PooledB
     if (len > 0) engine.dispatch(kernel('conv2d.zero', () => ZERO_SRC), { out }, { len }, grid(Math.ceil(len / WG)));
     return out;
   }
+  const gemm = planWeightGemm(g, engine.adapter.software, tiles.weightGemm);
+  if (gemm) return runConv2dGradWeightGemm(engine, x, dy, g, gemm);
   // At most ~192 accumulators (TOW·TCW·KW): wider kernels take fewer input channels.
   const TOW = Math.min(tiles.TOW, g.O);
   const TCW = Math.max(1, Math.min(tiles.TCW, g.C, Math.floor(192 / (TOW * g.KW))));
