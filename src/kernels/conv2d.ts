@@ -283,13 +283,15 @@ function fwdSource(c: FwdConfig): string {
   // Epilogue: bias, ReLU, stores of the valid pixels and channels.
   L.push(`  let yb = n * p.yN + oh * p.OW + ow0;`);
   L.push(`  let OHW = p.OH * p.OW;`);
+  // Each channel's bias once for all TP pixels (clamped like the channels; past O it is not stored).
+  if (c.bias) for (let o = 0; o < TO; o++) L.push(`  let bias${o} = bias[min(ob * ${TO}u + ${o}u, p.O - 1u)];`);
   for (let j = 0; j < TP; j++) {
     L.push(`  if (${sg ? 'live && ' : ''}ow0 + ${j}u < p.OW) {`);
     for (let q = 0; q < Q; q++) {
       for (let i = 0; i < 4; i++) {
         const o = `ob * ${TO}u + ${q * 4 + i}u`;
         let v = `a${j}_${q}[${i}]`;
-        if (c.bias) v = `${v} + bias[${o}]`;
+        if (c.bias) v = `${v} + bias${q * 4 + i}`;
         if (c.relu) v = `max(${v}, 0.0)`;
         L.push(`    if (${o} < p.O) { y[yb + (${o}) * OHW + ${j}u] = ${v}; }`);
       }
