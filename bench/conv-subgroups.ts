@@ -35,7 +35,8 @@ for (const [label, xs, ws] of cases) {
   };
   for (let rep = 0; rep <= REPS; rep++) {
     for (const sg of [true, false]) {
-      const tiles = { ...convTiles, subgroups: sg };
+      // The direct weight-gradient kernel in both columns (not the im2col + matmul path, bench/conv-weight-gemm.ts).
+      const tiles = { ...convTiles, subgroups: sg, weightGemm: false };
       const tag = sg ? 'subgroup' : 'plain';
       await time(`forward ${tag}`, rep, () => runConv2d(e, x.bufferFor('b'), w.bufferFor('b'), plan, {}, tiles));
       await time(`input gradient ${tag}`, rep, () => runConv2dGradInput(e, dy.bufferFor('b'), w.bufferFor('b'), plan, tiles));

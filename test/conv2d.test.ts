@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as kd from '../src/index.js';
 import { convTiles, runConv2d, runConv2dGradInput, runConv2dGradWeight } from '../src/kernels/conv2d.js';
-import { MAX_COLS_BYTES, planWeightGemm } from '../src/kernels/conv2d-weight-gemm.js';
+import { MAX_COLS_BYTES, planWeightGemm, runConv2dGradWeightGemm } from '../src/kernels/conv2d-weight-gemm.js';
 import { loadFixture, type Fixture } from './fixtures.js';
 import { absArr, assertWithinScale, randomValues, setup } from './helpers.js';
 
@@ -291,18 +291,50 @@ describe('conv2d', function () {
       });
     }
 
-    it('is chosen only on CPU adapters, for wide layers whose im2col buffer fits', () => {
+    it('runs in groups of chunks when the im2col buffer would pass its cap', async () => {
+      // 200 images of 121 pixels: 6 chunks of 36 images (a multiple of 4, for 4-aligned pixel
+      // counts; 16 padding images); a cap of 80 images' im2col makes 3 groups of 2 chunks, each
+      // adding its sum to the result.
+      const xs = [200, 4, 13, 13];
+      const ws = [16, 4, 3, 3];
+      const e = kd.engine();
+      const p = kd.planConv2d(xs, ws, [ws[0]], {});
+      const imageBytes = p.OH * p.OW * 36 * 4;
+      const plan = planWeightGemm(p, true, true, 80 * imageBytes)!;
+      expect(plan).to.deep.equal({ nb: 36, chunks: 6, groupChunks: 2 });
+      // A cap below one chunk: chunks of fewer images, one per group.
+      expect(planWeightGemm(p, true, true, 9 * imageBytes)).to.deep.equal({ nb: 8, chunks: 25, groupChunks: 1 });
+      const size = (sh: number[]) => sh.reduce((a, b) => a * b, 1);
+      const x = randomValues(size(xs), 31);
+      const w = randomValues(size(ws), 32);
+      const dy = randomValues(size(p.outShape), 33);
+      const xt = kd.tensor(Float32Array.from(x), xs);
+      const dyt = kd.tensor(Float32Array.from(dy), p.outShape);
+      const dw = runConv2dGradWeightGemm(e, xt.bufferFor('test'), dyt.bufferFor('test'), p, plan);
+      const got = new Float32Array(await e.read(dw, size(ws) * 4));
+      e.pool.release(dw);
+      const g = geo(p);
+      assertWithinScale(got, cpuGrads(g, x, w, dy).dw, cpuGrads(g, absArr(x), absArr(w), absArr(dy)).dw, '∂w (3 groups of 2 chunks)');
+      xt.dispose();
+      dyt.dispose();
+    });
+
+    it('is chosen only on CPU adapters, for wide layers, with chunks that fit the cap', () => {
       const at = (xs: number[], ws: number[]) => kd.planConv2d(xs, ws, [ws[0]], {});
       const wide = at([256, 32, 13, 13], [64, 32, 3, 3]);
-      expect(planWeightGemm(wide, true)).to.deep.equal({ nb: 32, chunks: 8 });
+      expect(planWeightGemm(wide, true)).to.deep.equal({ nb: 32, chunks: 8, groupChunks: 8 });
       expect(planWeightGemm(wide, false), 'GPU adapter').to.equal(null);
       expect(planWeightGemm(wide, true, false), 'forced off').to.equal(null);
       expect(planWeightGemm(at([256, 1, 28, 28], [32, 1, 3, 3]), true), 'C·KH·KW = 9').to.equal(null);
       expect(planWeightGemm(at([8, 32, 13, 13], [8, 32, 3, 3]), true), '8 output channels').to.equal(null);
-      // 64 × 62² pixels × 64·9 values: 566 MB of im2col, past the cap even when forced.
-      const huge = at([64, 64, 64, 64], [64, 64, 3, 3]);
-      expect(64 * 62 * 62 * 64 * 9 * 4).to.be.above(MAX_COLS_BYTES);
-      expect(planWeightGemm(huge, true, true)).to.equal(null);
+      // The teacher's second layer at batch 256: 170 MB of im2col in all, so groups within the cap.
+      const teacher = at([256, 32, 26, 26], [64, 32, 3, 3]);
+      const t = planWeightGemm(teacher, true)!;
+      expect(t.chunks * t.nb).to.be.at.least(256);
+      expect(t.groupChunks * t.nb * 24 * 24 * 288 * 4).to.be.at.most(MAX_COLS_BYTES);
+      expect(t.groupChunks).to.be.below(t.chunks);
+      // One image of 128² pixels × 256·9 values is 151 MB: past the cap even when forced.
+      expect(planWeightGemm(at([1, 256, 130, 130], [256, 256, 3, 3]), true, true)).to.equal(null);
     });
   });
 

@@ -25,7 +25,7 @@ export function dispatch1d(engine: Engine, k: Kernel, buffers: Record<string, Po
 }
 
 const REDUCE_SRC = `
-struct Params { len: u32, splits: u32, }
+struct Params { len: u32, splits: u32, accumulate: u32, }
 @group(0) @binding(0) var<storage, read> part: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
@@ -35,13 +35,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (i >= p.len) { return; }
   var s = 0.0;
   for (var k = 0u; k < p.splits; k++) { s += part[k * p.len + i]; }
-  out[i] = s;
+  out[i] = select(0.0, out[i], p.accumulate == 1u) + s;
 }`;
 
-/** out[i] = Σ_k part[k·len + i] over `splits` partial results: a new buffer of `len` floats. */
-export function reduceSplits(engine: Engine, part: PooledBuffer, len: number, splits: number): PooledBuffer {
-  const out = engine.pool.acquire(Math.max(len, 1) * 4);
+/**
+ * out[i] = Σ_k part[k·len + i] over `splits` partial results: a new buffer of `len` floats, or,
+ * with `into`, added to what `into` holds (and `into` returned).
+ */
+export function reduceSplits(engine: Engine, part: PooledBuffer, len: number, splits: number, into?: PooledBuffer): PooledBuffer {
+  const out = into ?? engine.pool.acquire(Math.max(len, 1) * 4);
   if (len === 0) return out;
-  dispatch1d(engine, kernel('conv2d.reduceSplits', () => REDUCE_SRC), { part, out }, { len, splits }, len);
+  dispatch1d(engine, kernel('conv2d.reduceSplits', () => REDUCE_SRC), { part, out }, { len, splits, accumulate: into ? 1 : 0 }, len);
   return out;
 }

@@ -13,9 +13,11 @@
  * Why, on SwiftShader: the direct weight-gradient kernel (conv2d.ts) feeds ~14 FMAs per gathered
  * value with scalar FMAs on 192 spilled accumulators (~2 GFLOP/s for mnist-cnn-small's second
  * layer), while the matmul's register tile feeds ~21 per gather with mat4×vec4 products
- * (~5–6 GFLOP/s); writing cols and regrouping dy costs far less than the difference. The price
- * is memory: cols is N·OH·OW × C·KH·KW floats, so layers whose cols would exceed MAX_COLS_BYTES
- * keep the direct kernel. GPUs keep it too (not measured there).
+ * (~5–6 GFLOP/s); writing cols and regrouping dy costs less than the difference:
+ * `npx tsx bench/conv-weight-gemm.ts` measured 1.2–2.8× on the layers it times. The price is
+ * memory: cols is N·OH·OW × C·KH·KW floats, so a layer whose cols would exceed MAX_COLS_BYTES runs
+ * in groups of chunks, one im2col buffer at a time, each group adding its sum to the result (a
+ * single image past the cap: the direct kernel). GPUs keep the direct kernel (not measured there).
  */
 import type { PooledBuffer } from '../gpu/buffer-pool.js';
 import type { Engine } from '../gpu/engine.js';
@@ -32,6 +34,11 @@ export interface WeightGemmPlan {
   /** Images per chunk (the last chunk padded with zero images). */
   nb: number;
   chunks: number;
+  /**
+   * Chunks per group: one im2col buffer holds a group's chunks (at most MAX_COLS_BYTES); groups
+   * run one after the other, each adding its sum to the result.
+   */
+  groupChunks: number;
 }
 
 function gcd(a: number, b: number): number {
@@ -40,21 +47,26 @@ function gcd(a: number, b: number): number {
 
 /**
  * The chunking for this geometry, or null where the direct kernel is used: `force` true takes
- * the GEMM path whenever its buffers fit, false never; by default only on CPU adapters and for
- * layers wide enough for the matmul's tiles (O ≥ 16, C·KH·KW ≥ 32).
+ * the GEMM path whenever one chunk of at least one image fits in `maxColsBytes`, false never; by
+ * default only on CPU adapters and for layers wide enough for the matmul's tiles (O ≥ 16,
+ * C·KH·KW ≥ 32).
  */
-export function planWeightGemm(g: ConvGeometry, software: boolean, force?: boolean): WeightGemmPlan | null {
+export function planWeightGemm(g: ConvGeometry, software: boolean, force?: boolean, maxColsBytes = MAX_COLS_BYTES): WeightGemmPlan | null {
   if (force === false) return null;
   const P = g.OH * g.OW;
   const CKK = g.C * g.KH * g.KW;
   if (force === undefined && !(software && g.O >= 16 && CKK >= 32)) return null;
-  let chunks = Math.max(1, Math.min(g.N, Math.round((g.N * P) / CHUNK_PIXELS)));
   // nb·P must be a multiple of 4: nb a multiple of 4 / gcd(P, 4).
   const step = 4 / gcd(P, 4);
-  const nb = Math.ceil(Math.ceil(g.N / chunks) / step) * step;
-  chunks = Math.ceil(g.N / nb);
-  if (chunks * nb * P * CKK * 4 > MAX_COLS_BYTES) return null;
-  return { nb, chunks };
+  const imageBytes = P * CKK * 4;
+  const target = Math.max(1, Math.min(g.N, Math.round((g.N * P) / CHUNK_PIXELS)));
+  let nb = Math.ceil(Math.ceil(g.N / target) / step) * step;
+  // A chunk bigger than the cap gets fewer images (a multiple of step); none at all: the direct kernel.
+  if (nb * imageBytes > maxColsBytes) nb = Math.floor(maxColsBytes / imageBytes / step) * step;
+  if (nb < step) return null;
+  const chunks = Math.ceil(g.N / nb);
+  const groupChunks = Math.min(chunks, Math.floor(maxColsBytes / (nb * imageBytes)));
+  return { nb, chunks, groupChunks };
 }
 
 const IM2COL_SRC = (KH: number, KW: number) => {
@@ -76,25 +88,26 @@ const IM2COL_SRC = (KH: number, KW: number) => {
   }
   return `
 struct Params { N: u32, C: u32, H: u32, W: u32, OH: u32, OW: u32, SH: u32, SW: u32, DH: u32, DW: u32,
-  padT: i32, padL: i32, rows: u32, }
+  padT: i32, padL: i32, rows: u32, n0: u32, }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> cols: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  // One invocation per (image n of the padded batch, input channel c, output row oh): the
-  // KH·KW window values of channel c for each pixel of that row.
+  // One invocation per (image n0 + m of the padded batch, input channel c, output row oh): the
+  // KH·KW window values of channel c for each pixel of that row, at image m of the group.
   let t = gid.x + gid.y * nwg.x * 64u;
   if (t >= p.rows) { return; }
   let oh = t % p.OH;
   let q = t / p.OH;
   let c = q % p.C;
-  let n = q / p.C;
+  let m = q / p.C;
+  let n = p.n0 + m;
   let live = n < p.N;
   let CKK = p.C * ${KH * KW}u;
   let xb = (min(n, p.N - 1u) * p.C + c) * p.H * p.W;
 ${L.join('\n')}
-  var o = (n * p.OH + oh) * p.OW * CKK + c * ${KH * KW}u;
+  var o = (m * p.OH + oh) * p.OW * CKK + c * ${KH * KW}u;
   for (var ow = 0u; ow < p.OW; ow++) {
 ${inner.join('\n')}
     o += CKK;
@@ -103,20 +116,21 @@ ${inner.join('\n')}
 };
 
 const REGROUP_SRC = `
-struct Params { N: u32, O: u32, P: u32, nb: u32, rows: u32, }
+struct Params { N: u32, O: u32, P: u32, nb: u32, rows: u32, chunk0: u32, }
 @group(0) @binding(0) var<storage, read> dy: array<f32>;
 @group(0) @binding(1) var<storage, read_write> dyc: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  // One invocation per (chunk, output channel o, image nl of the chunk), t = (chunk·O + o)·nb + nl:
-  // dyc[chunk][o][nl·P + q] = dy[chunk·nb + nl][o][q], zeros past the last image.
+  // One invocation per (chunk of the group, output channel o, image nl of the chunk),
+  // t = (chunk·O + o)·nb + nl: dyc[chunk][o][nl·P + q] = dy[(chunk0 + chunk)·nb + nl][o][q], zeros
+  // past the last image.
   let t = gid.x + gid.y * nwg.x * 64u;
   if (t >= p.rows) { return; }
   let nl = t % p.nb;
   let q = t / p.nb;
   let o = q % p.O;
-  let n = (q / p.O) * p.nb + nl;
+  let n = (p.chunk0 + q / p.O) * p.nb + nl;
   let dst = t * p.P;
   if (n >= p.N) {
     for (var i = 0u; i < p.P; i++) { dyc[dst + i] = 0.0; }
@@ -128,36 +142,43 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 
 /** dW = ∂L/∂w: [O, C, KH, KW], through im2col and a batched matmul (see the file's comment). */
 export function runConv2dGradWeightGemm(engine: Engine, x: PooledBuffer, dy: PooledBuffer, g: ConvGeometry, plan: WeightGemmPlan): PooledBuffer {
-  const { nb, chunks } = plan;
+  const { nb, chunks, groupChunks } = plan;
   const P = g.OH * g.OW;
   const CKK = g.C * g.KH * g.KW;
   const Kc = nb * P;
-  const colRows = chunks * nb * g.C * g.OH;
-  const cols = engine.pool.acquire(chunks * Kc * CKK * 4);
-  dispatch1d(
-    engine,
-    kernel(`conv2d.im2col.k${g.KH}x${g.KW}`, () => IM2COL_SRC(g.KH, g.KW)),
-    { x, cols },
-    { N: g.N, C: g.C, H: g.H, W: g.W, OH: g.OH, OW: g.OW, SH: g.strideH, SW: g.strideW, DH: g.dilationH, DW: g.dilationW, padT: g.padTop, padL: g.padLeft, rows: colRows },
-    colRows,
-  );
-  const dyRows = chunks * g.O * nb;
-  const dyc = engine.pool.acquire(dyRows * P * 4);
-  dispatch1d(engine, kernel('conv2d.regroupDy', () => REGROUP_SRC), { dy, dyc }, { N: g.N, O: g.O, P, nb, rows: dyRows }, dyRows);
+  const len = g.O * CKK;
   // 64 output channels fill the large tile's 4 × 16 rows; fewer would leave most lanes idle.
   const mm: MatmulPlan = g.O >= 48 ? { kind: 'tiled', tile: engine.subgroups ? TILE_LARGE_SG : TILE_LARGE } : planMatmul(g.O, CKK, Kc, engine.adapter.software, engine.subgroups);
-  const part = runMatmul(
-    engine,
-    dyc,
-    cols,
-    { M: g.O, N: CKK, K: Kc, transA: false, transB: false, batchShape: [chunks], aBatchStrides: [g.O * Kc], bBatchStrides: [Kc * CKK] },
-    {},
-    mm,
-  );
-  engine.pool.release(cols);
-  engine.pool.release(dyc);
-  if (chunks === 1) return part;
-  const out = reduceSplits(engine, part, g.O * CKK, chunks);
-  engine.pool.release(part);
-  return out;
+  const im2col = kernel(`conv2d.im2col.k${g.KH}x${g.KW}`, () => IM2COL_SRC(g.KH, g.KW));
+  const regroup = kernel('conv2d.regroupDy', () => REGROUP_SRC);
+  let out: PooledBuffer | undefined;
+  for (let chunk0 = 0; chunk0 < chunks; chunk0 += groupChunks) {
+    const gc = Math.min(groupChunks, chunks - chunk0);
+    const colRows = gc * nb * g.C * g.OH;
+    const cols = engine.pool.acquire(gc * Kc * CKK * 4);
+    dispatch1d(
+      engine,
+      im2col,
+      { x, cols },
+      { N: g.N, C: g.C, H: g.H, W: g.W, OH: g.OH, OW: g.OW, SH: g.strideH, SW: g.strideW, DH: g.dilationH, DW: g.dilationW, padT: g.padTop, padL: g.padLeft, rows: colRows, n0: chunk0 * nb },
+      colRows,
+    );
+    const dyRows = gc * g.O * nb;
+    const dyc = engine.pool.acquire(dyRows * P * 4);
+    dispatch1d(engine, regroup, { dy, dyc }, { N: g.N, O: g.O, P, nb, rows: dyRows, chunk0 }, dyRows);
+    const part = runMatmul(
+      engine,
+      dyc,
+      cols,
+      { M: g.O, N: CKK, K: Kc, transA: false, transB: false, batchShape: [gc], aBatchStrides: [g.O * Kc], bBatchStrides: [Kc * CKK] },
+      {},
+      mm,
+    );
+    engine.pool.release(cols);
+    engine.pool.release(dyc);
+    if (chunks === 1) return part;
+    out = reduceSplits(engine, part, len, gc, out);
+    engine.pool.release(part);
+  }
+  return out!;
 }

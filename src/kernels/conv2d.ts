@@ -35,7 +35,7 @@
  * masks; that wastes s² of the work, acceptable for the rarer strided layers).
  *
  * Weight gradient: on CPU adapters, for layers wide enough and whose im2col buffer fits, an
- * explicit im2col and a batched matmul (conv2d-weight-gemm.ts, 2–2.5× faster there). Otherwise
+ * explicit im2col and a batched matmul (conv2d-weight-gemm.ts, 1.2–2.8× faster there). Otherwise
  * this file's kernel: GEMM with M = O, N = C·KH·KW, K = N·OH·OW, split over K (rows n·OH + oh,
  * about 2048 pixels per split) into partial sums — parallelism for layers with few weights, and
  * shorter f32 sums — reduced by a second kernel. One invocation owns TOW output channels × TCW
@@ -91,7 +91,7 @@ export interface ConvTiles {
   subgroups?: boolean;
   /**
    * Weight gradient through im2col and a batched matmul (conv2d-weight-gemm.ts): true whenever
-   * its buffers fit, false never (default: on CPU adapters, for layers wide enough).
+   * one image's im2col fits its cap, false never (default: on CPU adapters, for layers wide enough).
    */
   weightGemm?: boolean;
 }
