@@ -11,7 +11,7 @@ describe('training parity with PyTorch, step for step', function () {
   before(setup);
 
   // The bounds: losses within 1e-3 for steps 11–50, weights within 1e-3 after step 50.
-  // Measured: CNN 1.5e-5 / 6.2e-5; MLP 6.0e-4 / 2.7e-3. The MLP's weights miss 1e-3 through one
+  // Measured: CNN 9.2e-6 / 7.7e-5; MLP 6.0e-4 / 2.7e-3. The MLP's weights miss 1e-3 through one
   // ReLU pre-activation of ~4e-6 that lands on the other side of zero at step 32 (a near-eps
   // gradient at step 1, amplified by Adam to ~2.5e-5 in a few weights, moves it). That event is
   // f32 luck, not a kdgpu error: PyTorch itself, with the MLP's input features merely permuted
