@@ -245,40 +245,47 @@ function fwdSource(c: FwdConfig): string {
     }
   }
   for (let j = 0; j < TP; j++) for (let q = 0; q < Q; q++) L.push(`  var a${j}_${q} = vec4<f32>(0.0);`);
-  L.push(`  for (var kh = 0u; kh < ${KH}u; kh++) {`);
-  L.push(`    let rv = i32(oh * ${SH}u + kh * ${DH}u) - p.padT;`);
-  if (masked) {
-    const div = IDH > 1 ? ` && (rv % ${IDH}) == 0` : '';
-    L.push(`    let rm = select(0.0, 1.0, rv >= 0 && rv < p.HV${div});`);
-    L.push(`    let ro = (u32(clamp(rv, 0, p.HV - 1))${IDH > 1 ? ` / ${IDH}u` : ''}) * p.W;`);
-    for (let e = 0; e < SEG; e++) L.push(`    let m${e} = cm${e} * rm;`);
-  } else {
-    L.push(`    let ro = u32(rv) * p.W;`);
-  }
-  L.push(`    var xi = xn + ro;`);
-  L.push(`    var wi = kh * ${KW}u * p.NB + ob * ${Q}u;`);
-  L.push(`    for (var ci = 0u; ci < p.C; ci++) {`);
-  for (let e = 0; e < SEG; e++) L.push(`      let x${e} = x[xi + co${e}]${masked ? ` * m${e}` : ''};`);
-  if (sg) {
-    for (let s4 = 0; s4 < S; s4++) {
-      L.push(`      let e${s4} = min(${4 * s4}u + sl, ${E - 1}u);`);
-      L.push(`      let y${s4} = w[wi + (e${s4} / ${Q}u) * p.NB + e${s4} % ${Q}u];`);
+  // Row offsets (and masks) of the KH kernel rows: fixed for the whole invocation. The channel
+  // loop is the only loop, with the KH rows unrolled inside it.
+  for (let kh = 0; kh < KH; kh++) {
+    L.push(`  let rv${kh} = i32(oh * ${SH}u + ${kh * DH}u) - p.padT;`);
+    if (masked) {
+      const div = IDH > 1 ? ` && (rv${kh} % ${IDH}) == 0` : '';
+      L.push(`  let rm${kh} = select(0.0, 1.0, rv${kh} >= 0 && rv${kh} < p.HV${div});`);
+      L.push(`  let ro${kh} = (u32(clamp(rv${kh}, 0, p.HV - 1))${IDH > 1 ? ` / ${IDH}u` : ''}) * p.W;`);
+      for (let e = 0; e < SEG; e++) L.push(`  let m${kh}_${e} = cm${e} * rm${kh};`);
+    } else {
+      L.push(`  let ro${kh} = u32(rv${kh}) * p.W;`);
     }
   }
-  for (let kw = 0; kw < KW; kw++) {
-    for (let q = 0; q < Q; q++) {
-      const e = kw * Q + q;
-      if (sg) L.push(`      let w${kw}_${q} = subgroupBroadcast(y${e >> 2}, ${e & 3}u);`);
-      else L.push(`      let w${kw}_${q} = w[wi + ${kw * Q === 0 && q === 0 ? '0u' : `${kw}u * p.NB + ${q}u`}];`);
-      for (let j = 0; j < TP; j++) {
-        const e = j * SW + kw * DW;
-        L.push(`      a${j}_${q} = fma(vec4<f32>(x${e}), w${kw}_${q}, a${j}_${q});`);
+  L.push(`  var xi = xn;`);
+  L.push(`  var wi = ob * ${Q}u;`);
+  L.push(`  for (var ci = 0u; ci < p.C; ci++) {`);
+  for (let kh = 0; kh < KH; kh++) {
+    L.push(`    {`);
+    for (let e = 0; e < SEG; e++) L.push(`      let x${e} = x[xi + ro${kh} + co${e}]${masked ? ` * m${kh}_${e}` : ''};`);
+    const wk = `wi + ${kh * KW}u * p.NB`;
+    if (sg) {
+      for (let s4 = 0; s4 < S; s4++) {
+        L.push(`      let e${s4} = min(${4 * s4}u + sl, ${E - 1}u);`);
+        L.push(`      let y${s4} = w[${wk} + (e${s4} / ${Q}u) * p.NB + e${s4} % ${Q}u];`);
       }
     }
+    for (let kw = 0; kw < KW; kw++) {
+      for (let q = 0; q < Q; q++) {
+        const e = kw * Q + q;
+        if (sg) L.push(`      let w${kw}_${q} = subgroupBroadcast(y${e >> 2}, ${e & 3}u);`);
+        else L.push(`      let w${kw}_${q} = w[${wk} + ${kw}u * p.NB + ${q}u];`);
+        for (let j = 0; j < TP; j++) {
+          const ee = j * SW + kw * DW;
+          L.push(`      a${j}_${q} = fma(vec4<f32>(x${ee}), w${kw}_${q}, a${j}_${q});`);
+        }
+      }
+    }
+    L.push(`    }`);
   }
-  L.push(`      xi += HW;`);
-  L.push(`      wi += ${KH * KW}u * p.NB;`);
-  L.push(`    }`);
+  L.push(`    xi += HW;`);
+  L.push(`    wi += ${KH * KW}u * p.NB;`);
   L.push(`  }`);
   // Epilogue: bias, ReLU, stores of the valid pixels and channels.
   L.push(`  let yb = n * p.yN + oh * p.OW + ow0;`);
