@@ -8,7 +8,7 @@ setDeviceFactory(async (opts) => {
 });
 
 export * from './core.js';
-export { createNodeDevice, profileFromEnv, SWIFTSHADER_ICD_PATHS } from './gpu/node.js';
+export { createNodeDevice, profileFromEnv, SWIFTSHADER_ICD_PATHS, type NodeDeviceOptions } from './gpu/node.js';
 export { readIdxFile, loadCifar10, fashionMnistDataset, loadFashionMnist, loadMnistLike, fashionMnistDirs, FASHION_MNIST_DEBIAN_DIR } from './data/node-files.js';
 export { saveWeights, loadWeights } from './nn/node-weights.js';
 export { loadKerasH5File, readKerasH5File } from './nn/node-keras-h5.js';
@@ -36,4 +36,4 @@ export {
 } from './data/image-folder.js';
 
 export { svgToPng, writeSweepOutputs, type SvgToPngOptions, type WriteSweepOptions } from './kd/node-report.js';
-export { ProgressBar } from './nn/progress.js';
+export { ProgressBar, type ProgressOptions, type ProgressStream } from './nn/progress.js';

@@ -18,7 +18,7 @@ interface Run {
 }
 
 function kdgpu(...args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, KDGPU_CLI_FROM_SOURCE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, KDGPU_CLI_FROM_BUILD: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));

@@ -1,6 +1,6 @@
 /**
  * The `kdgpu` command line, driven through its real bin as child processes (from the sources:
- * KDGPU_CLI_FROM_SOURCE=1, so a stale dist/ build cannot hide a change).
+ * in a clone the bin runs src/ through tsx unless KDGPU_CLI_FROM_BUILD is set, so a stale dist/ cannot hide a change).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,7 +20,7 @@ interface Run {
 }
 
 function start(args: string[]): ChildProcess {
-  return spawn(process.execPath, [BIN, ...args], { env: { ...process.env, KDGPU_CLI_FROM_SOURCE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [BIN, ...args], { env: { ...process.env, KDGPU_CLI_FROM_BUILD: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 function finish(child: ChildProcess): Promise<Run> {

@@ -87,6 +87,31 @@ describe('datasets and the GPU loader', () => {
     expect([...a[0]].sort((p, q) => p - q)).to.deep.equal(Array.from({ length: 23 }, (_, i) => i));
   });
 
+  it('keeps a set larger than one binding in shards and gathers every batch across them', async () => {
+    // 23 samples of 6 floats (24 bytes): 5 rows per 120-byte shard, so 5 shards, the last with 3.
+    const d = toy(23);
+    const whole = new kd.GpuLoader(d, { batchSize: 8, shuffle: true, seed: 5 });
+    const sharded = new kd.GpuLoader(d, { batchSize: 8, shuffle: true, seed: 5, shardBytes: 130 });
+    expect(whole.xShards.length).to.equal(1);
+    expect(sharded.xShards.map((t) => t.shape[0])).to.deep.equal([5, 5, 5, 5, 3]);
+    expect(sharded.rowsPerShard).to.equal(5);
+    expect(() => sharded.x).to.throw(/5 shards/);
+    for (let epoch = 0; epoch < 2; epoch++) {
+      const a = [...whole.epoch()];
+      const b = [...sharded.epoch()];
+      expect(b.length).to.equal(a.length);
+      for (let i = 0; i < a.length; i++) {
+        expect(Array.from(await b[i].x.data())).to.deep.equal(Array.from(await a[i].x.data()));
+        expect(Array.from(await b[i].y.data())).to.deep.equal(Array.from(await a[i].y.data()));
+        for (const t of [a[i].x, a[i].y, b[i].x, b[i].y]) t.dispose();
+      }
+    }
+    whole.dispose();
+    sharded.dispose();
+    expect(() => new kd.GpuLoader(d, { batchSize: 4, shardBytes: 0 })).to.throw(/shardBytes must be a positive integer/);
+    expect(() => new kd.GpuLoader(d, { batchSize: 4, shardBytes: 10 })).to.throw(/one sample needs 24 bytes/);
+  });
+
   it('reads the CIFAR-10 binary format and rejects broken files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kdgpu-cifar-'));
     const rec = (label: number, v: number) => {

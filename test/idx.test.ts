@@ -1,9 +1,13 @@
 import { expect } from 'chai';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'fflate';
 import { imageSetFromIdx, loadFashionMnist, loadMnistLike, parseIdx, readIdxFile } from '../src/index.js';
+
+const MNIST_DIR = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'mnist');
 
 function idx(typeCode: number, dims: number[], body: Uint8Array): Uint8Array {
   const head = new Uint8Array(4 + 4 * dims.length);
@@ -71,9 +75,12 @@ describe('IDX reader', () => {
     const hist = (l: Int32Array) => Array.from({ length: 10 }, (_, c) => l.filter((v) => v === c).length);
     expect(hist(train.labels)).to.deep.equal(new Array(10).fill(6000));
     expect(hist(test.labels)).to.deep.equal(new Array(10).fill(1000));
-    const mnistDir = join(process.cwd(), '..', 'shared', 'datasets', 'mnist');
-    if (!existsSync(mnistDir)) throw new Error(`MNIST test set expected in ${mnistDir}`);
-    const mnist = loadMnistLike('test', [mnistDir], 'MNIST', '');
+    // The official MNIST test set travels with the tests (test/fixtures/mnist, with its MD5 sums).
+    for (const line of readFileSync(join(MNIST_DIR, 'MD5SUMS'), 'utf8').trim().split('\n')) {
+      const [sum, name] = line.split(/\s+/);
+      expect(createHash('md5').update(readFileSync(join(MNIST_DIR, name))).digest('hex'), name).to.equal(sum);
+    }
+    const mnist = loadMnistLike('test', [MNIST_DIR], 'MNIST', '');
     expect(mnist.count).to.equal(10000);
     // The official MNIST test set's label histogram.
     expect(hist(mnist.labels)).to.deep.equal([980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]);

@@ -5,8 +5,11 @@ import { Random } from './random.js';
 import { checkShape, fmt, sizeOf, type Shape } from './shape.js';
 import { fromBuffer, Storage, Tensor, type DType, type NestedArray } from './tensor.js';
 
+/** Options for making a tensor. */
 export interface TensorOptions {
+  /** Element type; default float32 (`tensor` of an Int32Array: int32). */
   dtype?: DType;
+  /** Make a leaf that accumulates a gradient in `.grad` (float32 only). Default false. */
   requiresGrad?: boolean;
 }
 
@@ -87,6 +90,7 @@ export function tensor(
   return finish(new Tensor(new Storage(e, e.upload(typed)), s, dtype), opts);
 }
 
+/** A tensor of `shape` filled with `value`. */
 export function full(shape: Shape, value: number, opts: TensorOptions = {}): Tensor {
   const s = checkShape('full', shape);
   const dtype = opts.dtype ?? 'float32';
@@ -95,18 +99,22 @@ export function full(shape: Shape, value: number, opts: TensorOptions = {}): Ten
   return finish(fromBuffer(e, buf, s, dtype), opts);
 }
 
+/** A tensor of `shape` filled with 0. */
 export function zeros(shape: Shape, opts: TensorOptions = {}): Tensor {
   return full(shape, 0, opts);
 }
 
+/** A tensor of `shape` filled with 1. */
 export function ones(shape: Shape, opts: TensorOptions = {}): Tensor {
   return full(shape, 1, opts);
 }
 
+/** A rank-0 tensor (shape `[]`) holding `value`. */
 export function scalar(value: number, opts: TensorOptions = {}): Tensor {
   return full([], value, opts);
 }
 
+/** Options for `rand` and `randn`. */
 export interface RandomOptions extends TensorOptions {
   /** Seed for this call; without it the global generator (see `manualSeed`) is used. */
   seed?: number;

@@ -11,6 +11,7 @@ import { Tensor, fromStorage } from './tensor.js';
 
 let gradEnabled = true;
 
+/** Whether ops are currently recorded for autograd (false inside `noGrad`). */
 export function isGradEnabled(): boolean {
   return gradEnabled;
 }
@@ -106,6 +107,7 @@ export function record(
   return output;
 }
 
+/** Options for `Tensor.backward()`. */
 export interface BackwardOptions {
   /** Keep the graph's saved tensors so backward can run through it again. */
   retainGraph?: boolean;

@@ -14,6 +14,7 @@ import { runAugment, runAugmentParams, type AugmentDraw } from '../kernels/augme
 import { fmt } from './shape.js';
 import { fromBuffer, type Tensor } from './tensor.js';
 
+/** Options for `augment` and `augmentParams` (the ranges the per-image parameters are drawn from). */
 export interface AugmentOptions {
   /** Seed of the draws (a non-negative safe integer). Default 0. */
   seed?: number;
@@ -32,15 +33,23 @@ export interface AugmentOptions {
    * (the zero fill, and the fixed point of brightness) is the normalized value of a 0 pixel.
    * Omit it for pixel values in [0, 1]. At most 4 channels.
    */
-  normalization?: { mean: readonly number[]; std: readonly number[] };
+  normalization?: {
+    /** Per-channel mean subtracted from the pixels. */
+    mean: readonly number[];
+    /** Per-channel standard deviation the pixels were divided by. */
+    std: readonly number[];
+  };
 }
 
 /** One image's augmentation: the values `augmentParams` draws, as `augmentWith` takes them. */
 export interface AugmentParams {
+  /** Mirror horizontally. */
   flip: boolean;
   /** Rotation in degrees (positive: counter-clockwise as displayed). */
   degrees: number;
+  /** Brightness factor: scales the distance from black (1: unchanged). */
   brightness: number;
+  /** Zoom factor (above 1 magnifies; 1: unchanged). */
   zoom: number;
 }
 

@@ -17,6 +17,7 @@ import { record } from './graph.js';
 import { fmt } from './shape.js';
 import { fromBuffer, type Tensor } from './tensor.js';
 
+/** Options for `batchNorm2d` and `batchNorm1d`. */
 export interface BatchNormOptions {
   /** Normalize with the batch's statistics (and update the running ones, when given). Default false. */
   training?: boolean;

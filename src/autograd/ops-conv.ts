@@ -15,8 +15,10 @@ import { activationGrad, relu6 } from './ops-elementwise.js';
 import { fmt } from './shape.js';
 import { fromBuffer, type Tensor } from './tensor.js';
 
+/** One value for both spatial axes, or [height, width]. */
 export type IntPair = number | readonly [number, number];
 
+/** Options for `conv2d`. */
 export interface Conv2dOptions {
   /** Default 1. */
   stride?: IntPair;
@@ -45,8 +47,11 @@ export interface Conv2dOptions {
 
 /** The resolved geometry of a convolution, with the padding on all four sides. */
 export interface Conv2dPlan extends GroupedConvGeometry {
+  /** Zero rows below the input. */
   padBottom: number;
+  /** Zero columns right of the input. */
   padRight: number;
+  /** Output shape [N, O, OH, OW]. */
   outShape: [number, number, number, number];
 }
 

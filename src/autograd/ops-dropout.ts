@@ -17,6 +17,7 @@ import { reshape } from './ops-shape.js';
 import { fmt } from './shape.js';
 import { fromBuffer, type Tensor } from './tensor.js';
 
+/** Options for `dropout`. */
 export interface DropoutOptions {
   /** Probability of zeroing an element, in [0, 1]. Default 0.5. */
   p?: number;
@@ -44,7 +45,12 @@ export function dropoutSeed(seed: number): void {
 }
 
 /** The global dropout stream's seed and the step its next call will use. */
-export function dropoutState(): { seed: number; step: number } {
+export function dropoutState(): {
+  /** Seed of the stream. */
+  seed: number;
+  /** Step the next call without its own seed will use. */
+  step: number;
+} {
   return { seed: streamSeed, step: streamStep };
 }
 
@@ -56,6 +62,10 @@ export function setDropoutState(state: { seed: number; step: number }): void {
   streamStep = state.step;
 }
 
+/**
+ * Zeroes each element with probability p and scales the rest by 1 / (1 − p) (inverted dropout,
+ * as PyTorch); the identity with `training: false`. The mask depends only on (seed, step, index).
+ */
 export function dropout(x: Tensor, opts: DropoutOptions = {}): Tensor {
   const op = 'dropout';
   x.storageFor(op);

@@ -6,6 +6,7 @@ import { broadcastShapes, broadcastStrides, fmt, sameShape, type Shape } from '.
 import { fromBuffer, type Tensor, type DType } from './tensor.js';
 import { scalar as scalarTensor } from './creation.js';
 
+/** An operand of the elementwise ops: a tensor, or a number used as a scalar. */
 export type TensorLike = Tensor | number;
 
 function expectFloat(op: string, t: Tensor): void {
@@ -53,14 +54,22 @@ function unary(
   ]);
 }
 
+/** −x, elementwise. */
 export const neg = (x: Tensor): Tensor => unary('neg', x, (g) => elementwise('neg', UNARY.neg, [g]), 'none');
+/** e^x, elementwise. */
 export const exp = (x: Tensor): Tensor => unary('exp', x, (g, _x, y) => elementwise('exp', BINARY.mul, [g, y]), 'y');
+/** Natural logarithm, elementwise. */
 export const log = (x: Tensor): Tensor => unary('log', x, (g, xs) => elementwise('log', BINARY.div, [g, xs]), 'x');
+/** Square root, elementwise. */
 export const sqrt = (x: Tensor): Tensor => unary('sqrt', x, (g, _x, y) => elementwise('sqrt', GRAD.sqrt, [g, y]), 'y');
+/** max(x, 0), elementwise (gradient 0 at 0). */
 export const relu = (x: Tensor): Tensor => unary('relu', x, (g, xs) => elementwise('relu', GRAD.relu, [g, xs]), 'x');
+/** 1 / (1 + e^−x), elementwise. */
 export const sigmoid = (x: Tensor): Tensor =>
   unary('sigmoid', x, (g, _x, y) => elementwise('sigmoid', GRAD.sigmoid, [g, y]), 'y');
+/** Hyperbolic tangent, elementwise. */
 export const tanh = (x: Tensor): Tensor => unary('tanh', x, (g, _x, y) => elementwise('tanh', GRAD.tanh, [g, y]), 'y');
+/** |x|, elementwise (gradient sign(x), 0 at 0). */
 export const abs = (x: Tensor): Tensor => unary('abs', x, (g, xs) => elementwise('abs', GRAD.abs, [g, xs]), 'x');
 
 /** ReLU6 = min(max(x, 0), 6) (MobileNet's activation). */
@@ -68,6 +77,7 @@ const RELU6: ElementwiseSpec = { name: 'relu6', arity: 1, expr: 'min(max($0, $T(
 /** (g, y) → g where 0 < y < 6, else 0: PyTorch's hardtanh_backward, read from the output. */
 const RELU6_GRAD: ElementwiseSpec = { name: 'relu6Grad', arity: 2, expr: 'select($T(0.0), $0, ($1 > $T(0.0)) & ($1 < $T(6.0)))' };
 
+/** ReLU6 = min(max(x, 0), 6), elementwise (MobileNet's activation). */
 export function relu6(x: Tensor): Tensor {
   expectFloat('relu6', x);
   const y = elementwise('relu6', RELU6, [x]);
@@ -201,12 +211,19 @@ function binary(name: BinaryName, a: TensorLike, b: TensorLike): Tensor {
   return binaryTensors(name, a, b);
 }
 
+/** a + b with broadcasting; either side may be a number. */
 export const add = (a: TensorLike, b: TensorLike): Tensor => binary('add', a, b);
+/** a − b with broadcasting; either side may be a number. */
 export const sub = (a: TensorLike, b: TensorLike): Tensor => binary('sub', a, b);
+/** a × b with broadcasting; either side may be a number. */
 export const mul = (a: TensorLike, b: TensorLike): Tensor => binary('mul', a, b);
+/** a / b with broadcasting; either side may be a number. */
 export const div = (a: TensorLike, b: TensorLike): Tensor => binary('div', a, b);
+/** Elementwise max(a, b) with broadcasting; on ties the gradient is split equally, as PyTorch. */
 export const maximum = (a: TensorLike, b: TensorLike): Tensor => binary('maximum', a, b);
+/** Elementwise min(a, b) with broadcasting; on ties the gradient is split equally, as PyTorch. */
 export const minimum = (a: TensorLike, b: TensorLike): Tensor => binary('minimum', a, b);
+/** a^b with broadcasting, as C's pow: 0^0 = 1, a negative base with a non-integral exponent gives NaN. */
 export const pow = (a: TensorLike, b: TensorLike): Tensor => binary('pow', a, b);
 
 // ---- comparisons (no gradient) --------------------------------------------------------------
@@ -232,5 +249,7 @@ function compare(name: 'equal' | 'greater' | 'less', a: TensorLike, b: TensorLik
 
 /** 1 where a == b, else 0 (float32). Works on int32 too. */
 export const equal = (a: TensorLike, b: TensorLike): Tensor => compare('equal', a, b);
+/** 1 where a > b, else 0 (float32). No gradient; not supported on int32. */
 export const greater = (a: TensorLike, b: TensorLike): Tensor => compare('greater', a, b);
+/** 1 where a < b, else 0 (float32). No gradient; not supported on int32. */
 export const less = (a: TensorLike, b: TensorLike): Tensor => compare('less', a, b);

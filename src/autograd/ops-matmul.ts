@@ -8,6 +8,7 @@ import { reshape } from './ops-shape.js';
 import { broadcastShapes, broadcastStrides, fmt, sameShape } from './shape.js';
 import { fromBuffer, type Tensor } from './tensor.js';
 
+/** Options for `matmul`: transposed operands, read in place (no copy). */
 export interface MatmulOptions {
   /** Use Aᵀ (A stored as …×K×M). */
   transA?: boolean;
@@ -97,6 +98,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   );
 }
 
+/** Options for `linear`. */
 export interface LinearOptions {
   /** Apply ReLU in the same kernel. */
   relu?: boolean;

@@ -16,10 +16,17 @@ import { reshape } from './ops-shape.js';
 import { fmt } from './shape.js';
 import { fromBuffer, type Tensor } from './tensor.js';
 
+/** One size for both spatial axes, or [height, width]. */
 export type Pair = number | readonly [number, number];
+/**
+ * Padding per side: a size or [padH, padW], 'valid' (none) or 'same' (TensorFlow's rule:
+ * out = ceil(in / stride), the odd padding cell at the bottom/right).
+ */
 export type PoolPadding = Pair | 'valid' | 'same';
 
+/** Options for `maxPool2d` and `avgPool2d`. */
 export interface Pool2dOptions {
+  /** Window size. */
   kernel: Pair;
   /** Defaults to the kernel size (PyTorch's default). */
   stride?: Pair;
@@ -32,12 +39,15 @@ export interface Pool2dOptions {
   countIncludePad?: boolean;
 }
 
+/** Options for `avgPool1d`. */
 export interface Pool1dOptions {
+  /** Window length. */
   kernel: number;
   /** Defaults to the kernel size. */
   stride?: number;
   /** Defaults to 0. */
   padding?: number | 'valid' | 'same';
+  /** Whether padded cells count in the divisor. Default: true for numeric padding, false for 'same'. */
   countIncludePad?: boolean;
 }
 

@@ -6,11 +6,14 @@ import { fmt, normAxes, type Shape, broadcastStrides, sameShape } from './shape.
 import { fromBuffer, type Tensor } from './tensor.js';
 import { broadcastTo, reshape } from './ops-shape.js';
 
+/** Options for the reductions (sum, mean, max, min, argmax, argmin). */
 export interface ReduceOptions {
+  /** Keep each reduced dimension as size 1 (default false: drop it). */
   keepdims?: boolean;
 }
 
-type Axes = number | readonly number[] | null | undefined;
+/** Axes to reduce over: one axis, a list (negative values count from the end), or null/omitted for all. */
+export type Axes = number | readonly number[] | null | undefined;
 
 function outShape(shape: Shape, axes: number[], keepdims: boolean): number[] {
   const set = new Set(axes);
@@ -65,6 +68,7 @@ export function sum(x: Tensor, axes?: Axes, opts: ReduceOptions = {}): Tensor {
   return sumScaled('sum', x, axes, opts, 1);
 }
 
+/** Mean over `axes` (all when omitted); float32 only. Reducing over zero elements is an error. */
 export function mean(x: Tensor, axes?: Axes, opts: ReduceOptions = {}): Tensor {
   const { ax, redN } = prepare('mean', x, axes, true);
   rejectEmpty('mean', x, ax, redN);
@@ -137,7 +141,12 @@ function stridedOrScalar(t: Tensor, shape: Shape) {
   return { buffer, mode: 'strided' as const, strides: broadcastStrides(t.shape, shape) };
 }
 
+/**
+ * Largest value over `axes` (all when omitted). As torch.amax, the gradient is shared equally among
+ * the elements equal to the maximum.
+ */
 export const max = (x: Tensor, axes?: Axes, opts: ReduceOptions = {}): Tensor => extremum('max', x, axes, opts);
+/** Smallest value over `axes` (all when omitted); the gradient is shared among ties, as for max. */
 export const min = (x: Tensor, axes?: Axes, opts: ReduceOptions = {}): Tensor => extremum('min', x, axes, opts);
 
 /**

@@ -84,6 +84,7 @@ export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
   return permute(x, perm);
 }
 
+/** Per leading dimension: `[start, end?]`, a single index, or null/undefined for the whole dimension. */
 export type SliceSpec = readonly (number | readonly [number, number?] | null | undefined)[];
 
 /**

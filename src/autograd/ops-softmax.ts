@@ -59,6 +59,7 @@ const LABEL_CHECK = registerDeviceCheck((r) => {
   );
 });
 
+/** Options for `softmaxCrossEntropy`. */
 export interface SoftmaxCrossEntropyOptions {
   /** Temperature T > 0: the loss is taken on logits / T. Default 1. */
   temperature?: number;
@@ -192,6 +193,7 @@ export function softmaxCrossEntropy(logits: Tensor, target: Tensor | HostLabels,
 
 // ---- KL divergence --------------------------------------------------------------------------
 
+/** Options for `klDiv`. */
 export interface KlDivOptions {
   /** Default 'mean' (PyTorch's default; 'batchmean' is the mathematically right one). */
   reduction?: 'batchmean' | 'sum' | 'mean' | 'none';

@@ -23,6 +23,7 @@ export class Random {
     return [...this.s, this.spare === null ? NaN : this.spare];
   }
 
+  /** Restores a state saved by `getState` (5 numbers). */
   setState(state: readonly number[]): void {
     if (state.length !== 5) throw new Error(`kdgpu: Random.setState: expected 5 numbers, got ${state.length}`);
     for (let i = 0; i < 4; i++) this.s[i] = state[i] >>> 0;

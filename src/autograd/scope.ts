@@ -33,6 +33,10 @@ function collect(v: unknown, out: Set<Tensor>, depth = 0): void {
   else if (Object.getPrototypeOf(v) === Object.prototype) for (const x of Object.values(v)) collect(x, out, depth + 1);
 }
 
+/**
+ * Runs `fn` and disposes every tensor made inside it except those it returns (found in arrays and
+ * plain objects, a few levels deep) and those passed to `keep`. `fn` must be synchronous.
+ */
 export function tidy<T>(fn: () => T): T {
   const scope = new Set<Tensor>();
   stack.push(scope);

@@ -11,19 +11,29 @@ import type { GradNode } from './graph.js';
 import { fmt, sizeOf, type Shape } from './shape.js';
 import { track, untrack } from './scope.js';
 
+/** Element type of a tensor. Both are 4 bytes per element on the GPU. */
 export type DType = 'float32' | 'int32';
 export type TypedArrayFor<D extends DType> = D extends 'int32' ? Int32Array : Float32Array;
 
+/**
+ * A reference-counted GPU buffer shared by a tensor and its views; returned to the engine's pool
+ * when the last reference is released.
+ */
 export class Storage {
+  /** Number of tensor handles sharing the buffer (views and the tape's saved handles included). */
   refs = 1;
   constructor(
+    /** The engine whose pool owns the buffer. */
     readonly engine: Engine,
+    /** The pooled GPU buffer holding the elements. */
     readonly buffer: PooledBuffer,
   ) {}
+  /** Adds a reference and returns this storage. */
   retain(): this {
     this.refs++;
     return this;
   }
+  /** Drops a reference; the last one returns the buffer to the pool. */
   release(): void {
     if (--this.refs === 0) this.engine.pool.release(this.buffer);
   }
@@ -31,9 +41,16 @@ export class Storage {
 
 let nextId = 1;
 
+/**
+ * An n-dimensional array on the GPU, with autograd. Made by the creation functions (`tensor`,
+ * `zeros`, `randn`, …) and by ops; freed with `dispose()` or by an enclosing `tidy`.
+ */
 export class Tensor {
+  /** Process-unique number, shown in `toString()` and in error messages. */
   readonly id = nextId++;
+  /** Dimensions, outermost first (frozen); `[]` for a scalar. */
   readonly shape: readonly number[];
+  /** Number of elements (the product of the shape; 1 for a scalar). */
   readonly size: number;
   /** Set for tensors that need a gradient: leaves made with requiresGrad, and results of ops on them. */
   requiresGrad: boolean;
@@ -49,6 +66,7 @@ export class Tensor {
   constructor(
     storage: Storage,
     shape: Shape,
+    /** Element type. */
     readonly dtype: DType,
     opts: { requiresGrad?: boolean; internal?: boolean } = {},
   ) {
@@ -60,10 +78,12 @@ export class Tensor {
     if (!this._internal) track(this);
   }
 
+  /** Number of dimensions (`shape.length`). */
   get rank(): number {
     return this.shape.length;
   }
 
+  /** Whether `dispose()` has been called (the data can no longer be read). */
   get isDisposed(): boolean {
     return this._storage === null;
   }
@@ -81,6 +101,7 @@ export class Tensor {
     return this.storageFor(op).buffer;
   }
 
+  /** The engine that owns this tensor's buffer; throws if the tensor was disposed. */
   get engine(): Engine {
     return this.storageFor('engine').engine;
   }
@@ -131,11 +152,13 @@ export class Tensor {
     return (await this.data())[0];
   }
 
+  /** A short description: id, shape, dtype and flags (not the values). */
   toString(): string {
     return `Tensor(#${this.id}, shape=${fmt(this.shape)}, dtype=${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''}${this.isDisposed ? ', disposed' : ''})`;
   }
 }
 
+/** A number, or nested arrays of numbers following a tensor's shape (as `array()` returns). */
 export type NestedArray = number | NestedArray[];
 
 /** @internal a tensor over a new or shared storage */

@@ -4,8 +4,13 @@
  */
 import type { ArrayDataset } from './dataset.js';
 
+/** Bytes per CIFAR-10 record: 1 label byte + 3072 pixel bytes. */
 export const CIFAR_RECORD = 1 + 3 * 32 * 32;
 
+/**
+ * A CIFAR-10 binary batch as a dataset of [3, 32, 32] images scaled to [0, 1], 10 classes; `name`
+ * (a path or URL) appears in every error.
+ */
 export function parseCifar10(bytes: Uint8Array, name: string): ArrayDataset {
   if (bytes.length === 0 || bytes.length % CIFAR_RECORD !== 0) {
     throw new Error(`kdgpu: ${name}: ${bytes.length} bytes is not a whole number of CIFAR-10 records (${CIFAR_RECORD} bytes each)`);

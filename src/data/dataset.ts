@@ -8,8 +8,10 @@ import { Random } from '../autograd/random.js';
 import { fromBuffer, type Tensor } from '../autograd/tensor.js';
 import { keep } from '../autograd/scope.js';
 import { engine as currentEngine } from '../gpu/context.js';
+import type { Engine } from '../gpu/engine.js';
 import { runGatherRows } from '../kernels/gather.js';
 
+/** A dataset held in host memory: float32 samples and int32 labels. */
 export interface ArrayDataset {
   /** count × prod(sampleShape) values, sample-major. */
   x: Float32Array;
@@ -17,15 +19,18 @@ export interface ArrayDataset {
   y: Int32Array;
   /** Shape of one sample, e.g. [1, 28, 28] (CHW) or [784]. */
   sampleShape: number[];
+  /** Number of samples. */
   count: number;
   /** Number of classes, when known. */
   classes?: number;
 }
 
+/** Values per sample: the product of `sampleShape`. */
 export function sampleSize(d: ArrayDataset): number {
   return d.sampleShape.reduce((p, v) => p * v, 1);
 }
 
+/** Throws (naming `what`) unless `x` and `y` have the lengths `count` and `sampleShape` imply. */
 export function checkDataset(d: ArrayDataset, what = 'dataset'): void {
   const n = sampleSize(d);
   if (d.x.length !== d.count * n) throw new Error(`kdgpu: ${what}: ${d.x.length} values for ${d.count} samples of shape [${d.sampleShape.join(', ')}]`);
@@ -56,7 +61,16 @@ export function select(d: ArrayDataset, indices: ArrayLike<number>): ArrayDatase
 }
 
 /** A seeded random split into train and validation sets (`validation` a fraction or a count). */
-export function trainValSplit(d: ArrayDataset, validation: number, seed = 0): { train: ArrayDataset; val: ArrayDataset } {
+export function trainValSplit(
+  d: ArrayDataset,
+  validation: number,
+  seed = 0,
+): {
+  /** The remaining samples. */
+  train: ArrayDataset;
+  /** The validation samples. */
+  val: ArrayDataset;
+} {
   const nVal = validation < 1 ? Math.round(d.count * validation) : validation;
   if (!(nVal >= 0 && nVal <= d.count)) throw new Error(`kdgpu: trainValSplit: cannot take ${validation} validation samples from ${d.count}`);
   const perm = new Random(seed).permutation(d.count);
@@ -64,7 +78,12 @@ export function trainValSplit(d: ArrayDataset, validation: number, seed = 0): { 
 }
 
 /** Per-channel mean and standard deviation of a CHW dataset. */
-export function channelStats(d: ArrayDataset): { mean: number[]; std: number[] } {
+export function channelStats(d: ArrayDataset): {
+  /** Mean of each channel. */
+  mean: number[];
+  /** Population (biased) standard deviation of each channel. */
+  std: number[];
+} {
   const [c, ...rest] = d.sampleShape.length >= 2 ? d.sampleShape : [1, sampleSize(d)];
   const hw = rest.reduce((p, v) => p * v, 1);
   const sum = new Float64Array(c);
@@ -99,17 +118,28 @@ export function normalize(d: ArrayDataset, mean: readonly number[], std: readonl
   return { ...d, x };
 }
 
+/** Options of `GpuLoader`. */
 export interface LoaderOptions {
+  /** Samples per batch (the last batch may be smaller unless `dropLast`). */
   batchSize: number;
+  /** Draw a new random order every epoch (default false: dataset order). */
   shuffle?: boolean;
   /** Drop the last incomplete batch (PyTorch's drop_last). */
   dropLast?: boolean;
-  /** Seed of the shuffling generator. */
+  /** Seed of the shuffling generator (default 0). */
   seed?: number;
+  /**
+   * Most bytes of samples per GPU buffer (default: what the adapter binds at once); a larger set
+   * is kept in several shards, and each batch is gathered from all of them.
+   */
+  shardBytes?: number;
 }
 
+/** One batch from `GpuLoader.epoch()`. */
 export interface Batch {
+  /** Samples [batch, ...sampleShape], float32 on the GPU. */
   x: Tensor;
+  /** Labels [batch], int32 on the GPU. */
   y: Tensor;
   /** Position of the batch in the epoch. */
   index: number;
@@ -126,15 +156,26 @@ export interface Batch {
  * run sees the same batches.
  */
 export class GpuLoader {
-  readonly x: Tensor;
+  /**
+   * The dataset's samples on the GPU in shards of consecutive rows, [rows, ...sampleShape] each:
+   * one shard unless the set is larger than the adapter binds at once (llvmpipe: 128 MiB).
+   */
+  readonly xShards: readonly Tensor[];
+  /** Rows per shard of `xShards` (the last shard may hold fewer). */
+  readonly rowsPerShard: number;
+  /** The whole dataset's labels on the GPU, [count] int32. */
   readonly y: Tensor;
+  /** Samples per batch. */
   readonly batchSize: number;
+  /** Whether each epoch draws a new random order. */
   readonly shuffle: boolean;
+  /** Whether the last incomplete batch is dropped. */
   readonly dropLast: boolean;
   private rng: Random;
   private rowWords: number;
 
   constructor(
+    /** The host-side dataset (uploaded once by the constructor). */
     readonly data: ArrayDataset,
     opts: LoaderOptions,
   ) {
@@ -146,13 +187,40 @@ export class GpuLoader {
     this.rng = new Random(opts.seed ?? 0);
     this.rowWords = sampleSize(data);
     const e = currentEngine();
-    const bytes = data.x.byteLength;
-    const limit = Math.min(e.limits.maxStorageBufferBindingSize, e.limits.maxBufferSize);
-    if (bytes > limit) {
-      throw new Error(`kdgpu: loader: the dataset needs ${bytes} bytes on the GPU, the adapter binds at most ${limit}; use a subset`);
+    const bindable = Math.min(e.limits.maxStorageBufferBindingSize, e.limits.maxBufferSize);
+    if (opts.shardBytes !== undefined && !(Number.isInteger(opts.shardBytes) && opts.shardBytes > 0)) {
+      throw new Error(`kdgpu: loader: shardBytes must be a positive integer, got ${opts.shardBytes}`);
     }
-    this.x = keep(tensor(data.x, [data.count, ...data.sampleShape]));
+    const limit = Math.min(bindable, opts.shardBytes ?? bindable);
+    const rowBytes = this.rowWords * 4;
+    if (rowBytes > limit) {
+      throw new Error(`kdgpu: loader: one sample needs ${rowBytes} bytes on the GPU, the adapter binds at most ${limit}`);
+    }
+    if (data.count * 4 > bindable) {
+      throw new Error(`kdgpu: loader: ${data.count} labels need ${data.count * 4} bytes on the GPU, the adapter binds at most ${bindable}; use a subset`);
+    }
+    this.rowsPerShard = Math.max(1, Math.min(data.count, Math.floor(limit / rowBytes)));
+    const shards: Tensor[] = [];
+    for (let lo = 0; lo < data.count || shards.length === 0; lo += this.rowsPerShard) {
+      const rows = Math.min(this.rowsPerShard, data.count - lo);
+      const part = data.x.subarray(lo * this.rowWords, (lo + rows) * this.rowWords);
+      shards.push(keep(tensor(part, [rows, ...data.sampleShape])));
+    }
+    this.xShards = shards;
     this.y = keep(tensor(data.y, [data.count], { dtype: 'int32' }));
+  }
+
+  /** The whole dataset's samples, [count, ...sampleShape], when they fit one binding (one shard). */
+  get x(): Tensor {
+    if (this.xShards.length !== 1) {
+      throw new Error(`kdgpu: loader: the dataset is kept in ${this.xShards.length} shards (larger than one GPU binding); use xShards`);
+    }
+    return this.xShards[0];
+  }
+
+  /** The engine that holds the dataset. */
+  get engine(): Engine {
+    return this.y.engine;
   }
 
   /** Number of batches per epoch. */
@@ -160,10 +228,12 @@ export class GpuLoader {
     return this.dropLast ? Math.floor(this.data.count / this.batchSize) : Math.ceil(this.data.count / this.batchSize);
   }
 
+  /** The shuffle generator's state (for checkpoints). */
   getState(): number[] {
     return this.rng.getState();
   }
 
+  /** Restores a state from `getState()`, so the following epochs shuffle as they would have. */
   setState(s: readonly number[]): void {
     this.rng.setState(s);
   }
@@ -173,14 +243,17 @@ export class GpuLoader {
     const n = this.data.count;
     const order = this.shuffle ? this.rng.permutation(n) : Int32Array.from({ length: n }, (_, i) => i);
     const index = keep(tensor(order, [n], { dtype: 'int32' }));
-    const e = this.x.engine;
+    const e = this.engine;
     try {
       for (let b = 0; b < this.length; b++) {
         const start = b * this.batchSize;
         const count = Math.min(this.batchSize, n - start);
         const xb = e.pool.acquire(count * this.rowWords * 4);
         const yb = e.pool.acquire(count * 4);
-        runGatherRows(e, this.x.bufferFor('loader'), index.bufferFor('loader'), xb, start, count, this.rowWords);
+        this.xShards.forEach((shard, k) => {
+          const lo = k * this.rowsPerShard;
+          runGatherRows(e, shard.bufferFor('loader'), index.bufferFor('loader'), xb, start, count, this.rowWords, lo, lo + shard.shape[0]);
+        });
         runGatherRows(e, this.y.bufferFor('loader'), index.bufferFor('loader'), yb, start, count, 1);
         const gather = (t: Tensor): Tensor => {
           if (t.rank < 1 || t.shape[0] !== n) {
@@ -203,8 +276,9 @@ export class GpuLoader {
     }
   }
 
+  /** Frees the dataset's GPU copies. */
   dispose(): void {
-    this.x.dispose();
+    for (const t of this.xShards) t.dispose();
     this.y.dispose();
   }
 }

@@ -5,10 +5,14 @@
  */
 import { gunzipSync } from 'fflate';
 
+/** The element types an IDX file can declare (type codes 0x08–0x0e). */
 export type IdxType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
 
+/** A parsed IDX file. */
 export interface IdxArray {
+  /** Element type from the magic number. */
   type: IdxType;
+  /** Dimensions, e.g. [60000, 28, 28] for MNIST's training images. */
   dims: number[];
   /** Values in file order (typed by `type`). */
   data: Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
@@ -23,6 +27,7 @@ const TYPES: Record<number, { type: IdxType; bytes: number }> = {
   0x0e: { type: 'float64', bytes: 8 },
 };
 
+/** Whether the bytes start with the gzip magic (0x1f 0x8b). */
 export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
@@ -105,12 +110,17 @@ export function parseIdx(input: Uint8Array, name: string): IdxArray {
   return { type: t.type, dims, data };
 }
 
+/** MNIST-style grayscale images with their labels. */
 export interface ImageSet {
   /** n × rows × cols pixel values scaled to [0, 1]. */
   images: Float32Array;
+  /** One label per image. */
   labels: Int32Array;
+  /** Number of images. */
   count: number;
+  /** Image height in pixels. */
   rows: number;
+  /** Image width in pixels. */
   cols: number;
 }
 

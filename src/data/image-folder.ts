@@ -27,7 +27,9 @@ import { parse } from 'csv-parse/browser/esm/sync';
 import jpeg from 'jpeg-js';
 import type { ArrayDataset } from './dataset.js';
 
+/** The dataset split an image belongs to. */
 export type Partition = 'train' | 'validation' | 'test';
+/** Every partition, in the order `ImageFolder` lists them. */
 export const PARTITIONS: readonly Partition[] = ['train', 'validation', 'test'];
 
 /** CSV partition values (case-insensitive) and the partition each one means. */
@@ -44,14 +46,19 @@ export const DEFAULT_PARTITION_NAMES: Readonly<Record<string, Partition>> = {
 
 /** Default column names, tried in order (case-insensitive). */
 export const DEFAULT_COLUMNS = {
+  /** The image file's path (relative to the image root, or absolute). */
   file: ['file', 'filename', 'path'],
+  /** The class label. */
   label: ['label', 'class'],
+  /** The partition (optional column). */
   partition: ['partition', 'split'],
 } as const;
 
 /** What a PNG decoder returns: pngjs's PNG.sync.read(bytes, { skipRescale: true }). */
 export interface PngPixels {
+  /** Width in pixels. */
   width: number;
+  /** Height in pixels. */
   height: number;
   /** Bits per sample (of the palette index for palette images). */
   depth: number;
@@ -61,18 +68,26 @@ export interface PngPixels {
   data: ArrayLike<number>;
 }
 
+/** Decodes PNG bytes (throwing on a corrupt file), e.g. pngjs's PNG.sync.read with skipRescale. */
 export type PngDecoder = (bytes: Uint8Array) => PngPixels;
 
 /** A decoded image: `channels` interleaved samples per pixel, each in 0 … maxValue. */
 export interface DecodedImage {
+  /** The file's format, from its magic bytes. */
   format: 'png' | 'jpeg';
+  /** Width in pixels. */
   width: number;
+  /** Height in pixels. */
   height: number;
+  /** 1 (grayscale) or 3 (RGB; PNG alpha is dropped, CMYK JPEGs come out as RGB). */
   channels: 1 | 3;
+  /** height × width × channels samples, row-major, channels interleaved. */
   data: ArrayLike<number>;
+  /** The largest sample value: 255, or 65535 for 16-bit PNGs. */
   maxValue: number;
 }
 
+/** Options of `buildImageFolder`: the output format of the samples and how the CSV is read. */
 export interface ImageFolderOptions {
   /** Output size: [height, width], or one number for a square. */
   size: number | readonly [number, number];
@@ -84,9 +99,21 @@ export interface ImageFolderOptions {
    */
   convert?: boolean;
   /** Per-channel normalization after scaling to [0, 1]: (x − mean) / std. */
-  normalize?: { mean: readonly number[]; std: readonly number[] };
+  normalize?: {
+    /** One mean per channel. */
+    mean: readonly number[];
+    /** One standard deviation (> 0) per channel. */
+    std: readonly number[];
+  };
   /** Column names (exact header names); defaults in DEFAULT_COLUMNS. Without a partition column every row is 'train'. */
-  columns?: { file?: string; label?: string; partition?: string };
+  columns?: {
+    /** Header of the file column. */
+    file?: string;
+    /** Header of the label column. */
+    label?: string;
+    /** Header of the partition column. */
+    partition?: string;
+  };
   /** Replaces DEFAULT_PARTITION_NAMES (keys are matched case-insensitively). */
   partitionNames?: Readonly<Record<string, Partition>>;
   /**
@@ -102,6 +129,10 @@ export interface ImageFolderOptions {
   decodePng?: PngDecoder;
 }
 
+/**
+ * Why a row was skipped: no file named or found, a read error, not a (supported) PNG/JPEG, a file
+ * that does not decode, the wrong channel count, an unknown partition, an empty or unknown label.
+ */
 export type SkipKind = 'missing' | 'unreadable' | 'format' | 'corrupt' | 'channels' | 'partition' | 'label';
 
 /** A CSV row left out of the dataset. */
@@ -110,20 +141,35 @@ export interface SkippedFile {
   file: string;
   /** The CSV line the row ends on (1-based; the header is line 1). */
   line: number;
+  /** The kind of problem. */
   kind: SkipKind;
+  /** What was wrong, in words. */
   reason: string;
 }
 
+/** What `buildImageFolder` / `loadImageFolder` return: one dataset per partition ([C, H, W] samples). */
 export interface ImageFolder {
+  /** The 'train' partition (every row when the CSV has no partition column). */
   train: ArrayDataset;
+  /** The 'validation' partition (possibly empty). */
   validation: ArrayDataset;
+  /** The 'test' partition (possibly empty). */
   test: ArrayDataset;
   /** classNames[i] is the label of class index i. */
   classNames: string[];
+  /** The rows left out, in CSV order. */
   skipped: SkippedFile[];
+  /** Number of rows left out (`skipped.length`). */
   skippedCount: number;
   /** The header names used (partition null when the CSV has none). */
-  columns: { file: string; label: string; partition: string | null };
+  columns: {
+    /** Header of the file column. */
+    file: string;
+    /** Header of the label column. */
+    label: string;
+    /** Header of the partition column, or null. */
+    partition: string | null;
+  };
 }
 
 /** Reads a file named in the CSV: its bytes, or undefined when it does not exist. */
@@ -143,6 +189,7 @@ class BadRow extends Error {
   }
 }
 
+/** The image format recognised by its magic bytes, or null for neither PNG nor JPEG. */
 export function imageFormat(bytes: Uint8Array): 'png' | 'jpeg' | null {
   if (bytes.length >= 8 && PNG_MAGIC.every((b, i) => bytes[i] === b)) return 'png';
   if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';

@@ -6,12 +6,14 @@ import { imageSetFromIdx, parseIdx, type IdxArray, type ImageSet } from './idx.j
 import { concatDatasets, fromImageSet, parseCifar10 } from './cifar.js';
 import type { ArrayDataset } from './dataset.js';
 
+/** Reads and parses an IDX file (gzipped or raw) from disk; errors name the path. */
 export function readIdxFile(path: string): IdxArray {
   if (!existsSync(path)) throw new Error(`kdgpu: dataset file ${path} does not exist`);
   if (!statSync(path).isFile()) throw new Error(`kdgpu: dataset path ${path} is not a file`);
   return parseIdx(new Uint8Array(readFileSync(path)), path);
 }
 
+/** Where Debian's dataset-fashion-mnist package installs the files. */
 export const FASHION_MNIST_DEBIAN_DIR = '/usr/share/datasets/fashion-mnist';
 
 /** Where Fashion-MNIST is looked for, in order. */
@@ -48,6 +50,10 @@ export function loadMnistLike(split: 'train' | 'test', dirs: string[], datasetNa
   throw new Error(`kdgpu: ${datasetName} (${split}) not found; looked in ${dirs.join(', ')}.\n${installHint}`);
 }
 
+/**
+ * Reads a Fashion-MNIST split from `dir`, $KDGPU_FASHION_MNIST, the Debian package's folder or
+ * ~/.cache/kdgpu/fashion-mnist (the first that has it); the error says how to install it.
+ */
 export function loadFashionMnist(split: 'train' | 'test', dir?: string): ImageSet {
   return loadMnistLike(
     split,

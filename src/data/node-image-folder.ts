@@ -4,6 +4,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { PNG } from 'pngjs';
 import { buildImageFolder, type ImageFolder, type ImageFolderOptions, type PngPixels } from './image-folder.js';
 
+/** Options of `loadImageFolder`: those of `buildImageFolder` (PNG decoding defaults to pngjs), plus the image root. */
 export interface NodeImageFolderOptions extends ImageFolderOptions {
   /** Folder that relative file names in the CSV start from. Default: the CSV's folder. */
   root?: string;

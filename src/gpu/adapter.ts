@@ -3,13 +3,19 @@
 export type AdapterChoice = 'auto' | 'hardware' | 'swiftshader';
 export const ADAPTER_CHOICES: readonly AdapterChoice[] = ['auto', 'hardware', 'swiftshader'];
 
+/** The GPU adapter an engine runs on, from GPUAdapterInfo (empty strings where it says nothing). */
 export interface AdapterDescription {
+  /** Vendor name, e.g. 'nvidia' or 'google'. */
   vendor: string;
+  /** Architecture name, e.g. 'turing' or 'swiftshader'. */
   architecture: string;
+  /** Device name or identifier. */
   device: string;
+  /** Human-readable description from the driver. */
   description: string;
   /** True for CPU implementations such as SwiftShader. */
   software: boolean;
+  /** The adapter's WebGPU features, sorted. */
   features: string[];
 }
 

@@ -2,9 +2,13 @@
 import type { AdapterDescription } from './adapter.js';
 import { describeAdapter, requestDeviceWithLimits } from './adapter.js';
 
+/** A GPUDevice from navigator.gpu (high-performance adapter, its own limits); throws without WebGPU. */
 export async function createBrowserDevice(): Promise<{
+  /** The device, with the adapter's limits and its timestamp-query/subgroups features when offered. */
   device: GPUDevice;
+  /** The adapter the device was requested from. */
   adapter: GPUAdapter;
+  /** What the adapter says about itself. */
   description: AdapterDescription;
 }> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;

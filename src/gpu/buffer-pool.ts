@@ -6,8 +6,11 @@
  */
 import { BufferUsage } from './constants.js';
 
+/** A storage buffer handed out by the BufferPool, with its bookkeeping. */
 export interface PooledBuffer {
+  /** Unique within the engine; keys cached bind groups. */
   readonly id: number;
+  /** The GPU buffer (STORAGE | COPY_SRC | COPY_DST). */
   readonly buffer: GPUBuffer;
   /** Capacity in bytes (the size class), ≥ what was asked for. */
   readonly size: number;
@@ -17,6 +20,7 @@ export interface PooledBuffer {
    * the pending commands that read it).
    */
   lastUse: number;
+  /** Held by a tensor or kernel output (false while it waits in the pool). */
   inUse: boolean;
 }
 
@@ -32,13 +36,19 @@ export function sizeClass(bytes: number): number {
   return 2 * p;
 }
 
+/** Reuses released GPU storage buffers by size class (1, 1.25, 1.5 or 1.75 × a power of two, ≥ 256 bytes). */
 export class BufferPool {
   private free = new Map<number, PooledBuffer[]>();
   private nextId = 1;
+  /** Buffers handed out and not yet released. */
   liveBuffers = 0;
+  /** Bytes of the live buffers. */
   liveBytes = 0;
+  /** Released buffers waiting for reuse. */
   pooledBuffers = 0;
+  /** Bytes of the pooled buffers. */
   pooledBytes = 0;
+  /** GPU buffers created so far. */
   created = 0;
 
   constructor(
@@ -81,6 +91,7 @@ export class BufferPool {
     return { id: this.nextId++, buffer, size, lastUse: -1, inUse: true };
   }
 
+  /** Returns a buffer to the pool for reuse; releasing it twice is an error. */
   release(buf: PooledBuffer): void {
     if (!buf.inUse) throw new Error('kdgpu internal error: buffer released twice');
     buf.inUse = false;

@@ -6,6 +6,7 @@ import { ADAPTER_CHOICES, type AdapterChoice, type AdapterDescription } from './
 import { Engine } from './engine.js';
 import type { ProfileOptions } from './profiler.js';
 
+/** Options for `init`. */
 export interface InitOptions {
   /** Node only: 'auto' (default), 'hardware' or 'swiftshader'. Env: KDGPU_ADAPTER. */
   adapter?: AdapterChoice;
@@ -30,6 +31,10 @@ export function setDeviceFactory(f: DeviceFactory): void {
   factory = f;
 }
 
+/**
+ * Creates the GPU engine (once; later calls return the same one) from the entry point's device
+ * factory or from `opts.device`. Await it before making tensors.
+ */
 export async function init(opts: InitOptions = {}): Promise<Engine> {
   if (opts.adapter !== undefined && !ADAPTER_CHOICES.includes(opts.adapter)) {
     throw new Error(`kdgpu: init: unknown adapter choice '${String(opts.adapter)}'; expected ${ADAPTER_CHOICES.join(', ')}`);
@@ -68,11 +73,13 @@ export async function init(opts: InitOptions = {}): Promise<Engine> {
   }
 }
 
+/** The current engine; throws if `init()` has not completed. */
 export function engine(): Engine {
   if (!current) throw new Error('kdgpu: no GPU engine yet; call `await init()` before creating tensors');
   return current;
 }
 
+/** Whether `init()` has completed (and `shutdown()` has not been called since). */
 export function hasEngine(): boolean {
   return current !== null;
 }

@@ -15,34 +15,50 @@ import { Profiler, type ProfileOptions, type ProfileReport } from './profiler.js
 import { BufferUsage, MapMode, ShaderStage } from './constants.js';
 import { reflectKernel, writeUniforms, type KernelInfo } from './reflect.js';
 
+/** A compute kernel: WGSL source and its entry point, compiled once per engine. */
 export interface Kernel {
   /** Names the kernel in errors and profiles, e.g. 'matmul.nn.vec4'. */
   readonly name: string;
+  /** WGSL source. */
   readonly source: string;
+  /** Entry point (default 'main'). */
   readonly entry?: string;
 }
 
+/** Values for the fields of a kernel's uniform struct, by field name (arrays for array/vector fields). */
 export type UniformValues = Record<string, number | ArrayLike<number>>;
 
+/** Cumulative counters since the engine was created (see `Engine.stats`). */
 export interface EngineStats {
+  /** Queue submissions. */
   submissions: number;
+  /** Readbacks (buffer maps). */
   mapAsyncCalls: number;
+  /** GPU buffers created: pool, uniform, staging and check buffers. */
   buffersCreated: number;
+  /** Bind groups created (cache misses). */
   bindGroupsCreated: number;
+  /** Compute pipelines compiled. */
   pipelinesCreated: number;
+  /** Kernel dispatches recorded. */
   dispatches: number;
+  /** Writes from the CPU (`upload`, `writeInto`). */
   uploads: number;
 }
 
+/** GPU memory held by the engine, in buffers and bytes (see `Engine.memory`). */
 export interface EngineMemory {
   /** Buffers held by live tensors. */
   liveBuffers: number;
+  /** Bytes of the live buffers (their size classes). */
   liveBytes: number;
   /** Released buffers kept for reuse. */
   pooledBuffers: number;
+  /** Bytes of the pooled buffers. */
   pooledBytes: number;
   /** Uniform chunks and readback staging buffers. */
   internalBuffers: number;
+  /** Bytes of the internal buffers. */
   internalBytes: number;
 }
 
@@ -85,8 +101,14 @@ export function registerDeviceCheck(decode: (record: Uint32Array) => Error): num
   return deviceChecks.length;
 }
 
+/**
+ * Owns a GPUDevice: compiles kernels, records and submits dispatches, pools buffers and reads
+ * results back. Get the current one with `engine()` after `init()`.
+ */
 export class Engine {
+  /** The storage buffers of tensors and kernel outputs, reused by size class. */
   readonly pool: BufferPool;
+  /** The device's limits. */
   readonly limits: GPUSupportedLimits;
   private compiled = new Map<string, Compiled>();
   /** Fast path by kernel object: hashing a long WGSL source on every dispatch is measurable. */
@@ -127,7 +149,9 @@ export class Engine {
   readonly subgroups: boolean;
 
   constructor(
+    /** The WebGPU device. */
     readonly device: GPUDevice,
+    /** The adapter the device was created on. */
     readonly adapter: AdapterDescription,
   ) {
     this.limits = device.limits;
@@ -140,6 +164,7 @@ export class Engine {
 
   // ---- counters -------------------------------------------------------------------------
 
+  /** Counters of GPU work since the engine was created. */
   stats(): EngineStats {
     const c = this.counters;
     return {
@@ -153,6 +178,7 @@ export class Engine {
     };
   }
 
+  /** Buffers and bytes currently held: by live tensors, in the pool, and internally. */
   memory(): EngineMemory {
     const chunkBytes = this.chunks.length * UNIFORM_CHUNK;
     const prof = this.profiler;
@@ -411,7 +437,7 @@ export class Engine {
     if (++this.pendingDispatches >= MAX_PENDING_DISPATCHES) this.flush();
   }
 
-  /** Copies bytes between storage buffers, in order with the recorded dispatches. */
+  /** Depth of nested `shapeOnly` calls; kernels are skipped while positive. */
   private shapeOnlyDepth = 0;
 
   /**
@@ -428,6 +454,7 @@ export class Engine {
     }
   }
 
+  /** Copies `bytes` bytes between storage buffers, in order with the recorded dispatches. */
   copyBuffer(src: PooledBuffer, srcOffset: number, dst: PooledBuffer, dstOffset: number, bytes: number): void {
     if (this.shapeOnlyDepth > 0) return;
     if (bytes === 0) return;
@@ -639,6 +666,7 @@ export class Engine {
     return prof.take();
   }
 
+  /** Submits pending work and destroys the device; the engine is unusable afterwards. */
   destroy(): void {
     try {
       this.flush();

@@ -9,6 +9,10 @@ import type { AdapterChoice, AdapterDescription } from './adapter.js';
 import { ADAPTER_CHOICES, describeAdapter, NO_ADAPTER_HELP, requestDeviceWithLimits } from './adapter.js';
 import type { ProfileOptions } from './profiler.js';
 
+/**
+ * Usual locations of SwiftShader's Vulkan ICD file in Chromium packages, tried in order for the
+ * fallback adapter (KDGPU_SWIFTSHADER_ICD overrides them).
+ */
 export const SWIFTSHADER_ICD_PATHS = [
   '/usr/lib/chromium/vk_swiftshader_icd.json',
   '/usr/lib64/chromium/vk_swiftshader_icd.json',
@@ -84,6 +88,7 @@ async function tryAdapter(flags: string[]): Promise<GPUAdapter | null> {
   return gpu.requestAdapter({ powerPreference: 'high-performance' });
 }
 
+/** Options for `createNodeDevice`. */
 export interface NodeDeviceOptions {
   /** 'auto' (hardware, else SwiftShader), 'hardware' or 'swiftshader'. Env: KDGPU_ADAPTER. */
   adapter?: AdapterChoice;
@@ -91,9 +96,20 @@ export interface NodeDeviceOptions {
   dawnFlags?: string[];
 }
 
+/**
+ * A GPUDevice from Dawn with the adapter's own limits: a hardware adapter, else SwiftShader's
+ * Vulkan driver (unless the choice forbids it). Throws with installation help when neither works.
+ */
 export async function createNodeDevice(
   opts: NodeDeviceOptions = {},
-): Promise<{ device: GPUDevice; adapter: GPUAdapter; description: AdapterDescription }> {
+): Promise<{
+  /** The device, with the adapter's limits and its timestamp-query/subgroups features when offered. */
+  device: GPUDevice;
+  /** The adapter the device was requested from. */
+  adapter: GPUAdapter;
+  /** What the adapter says about itself. */
+  description: AdapterDescription;
+}> {
   const fromEnv = opts.adapter === undefined && process.env.KDGPU_ADAPTER !== undefined && process.env.KDGPU_ADAPTER !== '';
   const choice = (opts.adapter ?? (fromEnv ? process.env.KDGPU_ADAPTER : undefined) ?? 'auto') as string;
   if (!ADAPTER_CHOICES.includes(choice as AdapterChoice)) {

@@ -21,6 +21,7 @@ import { BufferUsage, MapMode } from './constants.js';
 export interface ProfileKernel {
   /** The Kernel's name, e.g. 'matmul.nn.8x8.wg16x8'. */
   name: string;
+  /** Number of dispatches. */
   calls: number;
   /** GPU time of all calls, in nanoseconds. */
   ns: number;
@@ -32,6 +33,7 @@ export interface ProfileKernel {
   gflops: number | null;
 }
 
+/** Per-kernel GPU times collected by a profile (`Engine.takeProfile`/`stopProfile`). */
 export interface ProfileReport {
   /** Optimizer steps taken while profiling (absent when there were none). */
   steps?: number;
@@ -41,6 +43,7 @@ export interface ProfileReport {
   kernels: ProfileKernel[];
 }
 
+/** Options for `Engine.startProfile` (and `init`'s `profile`). */
 export interface ProfileOptions {
   /**
    * `fit` prints a per-step table to stderr at the end of every epoch and starts the next
@@ -244,6 +247,7 @@ export class Profiler {
   }
 }
 
+/** Options for `formatProfile`. */
 export interface FormatProfileOptions {
   /**
    * Divide calls and times by this many steps (default: the report's `steps`; without either the

@@ -14,23 +14,49 @@ import { GpuLoader, type ArrayDataset } from '../data/dataset.js';
 import { hashDataset, hashParts, hashWeights, stableJson } from './hash.js';
 import type { Teacher } from './teacher.js';
 
+/** What `TeacherCache.get` returns: the outputs and the key they were found or stored under. */
 export interface CacheLookup {
   /** Raw teacher outputs, one row per dataset sample (owned by the cache). */
   raw: Tensor;
+  /** The cache key (hex hash of the teacher, data and settings). */
   key: string;
+  /** Whether the outputs were found rather than computed. */
   hit: boolean;
+  /** Hash of the teacher's weights. */
   teacherHash: string;
+  /** Hash of the dataset's contents. */
   dataHash: string;
 }
 
+/**
+ * Teacher outputs for whole datasets, keyed by content hashes of the teacher, the data and the
+ * transform settings; the least recently used entry is evicted (and disposed) past `maxEntries`.
+ */
 export class TeacherCache {
   private readonly entries = new Map<string, Tensor>();
+  /** Lookups answered from the cache. */
   hits = 0;
+  /** Lookups that ran the teacher. */
   misses = 0;
 
-  constructor(readonly maxEntries = 8) {}
+  constructor(
+    /** Entries kept before the least recently used one is evicted. Default 8. */
+    readonly maxEntries = 8,
+  ) {}
 
-  async key(teacher: Teacher, data: ArrayDataset, transform: unknown = null): Promise<{ key: string; teacherHash: string; dataHash: string }> {
+  /** The cache key for (teacher, data, transform), with the teacher and data hashes it is made of. */
+  async key(
+    teacher: Teacher,
+    data: ArrayDataset,
+    transform: unknown = null,
+  ): Promise<{
+    /** The cache key (hex). */
+    key: string;
+    /** Hash of the teacher's weights. */
+    teacherHash: string;
+    /** Hash of the dataset's contents. */
+    dataHash: string;
+  }> {
     const [teacherHash, dataHash] = await Promise.all([hashWeights(teacher), hashDataset(data)]);
     // The module tree's descriptions too: views that change the forward pass without weights of
     // their own (e.g. a subclass collapse mode) must not share an entry.
@@ -61,10 +87,12 @@ export class TeacherCache {
     return { raw, hit: false, ...k };
   }
 
+  /** Number of cached entries. */
   get size(): number {
     return this.entries.size;
   }
 
+  /** Disposes every cached output and empties the cache. */
   clear(): void {
     for (const t of this.entries.values()) t.dispose();
     this.entries.clear();

@@ -14,18 +14,31 @@ import { distill, type DistillConfig } from './workflows.js';
 
 const SWEEPABLE = new Set(['temperature', 'alpha', 'labelTemperature', 'epochs', 'lr', 'batchSize']);
 
+/** Options for `sweepDistillation`. */
 export interface DistillSweepOptions {
+  /** Swept DistillConfig fields: temperature, alpha, labelTemperature, epochs, lr, batchSize. */
   grid: Grid;
+  /** Seeds each grid point runs with. Default [0]. */
   seeds?: number[];
   /** A fresh student for a seed (same seed → same initial weights). */
   student: (seed: number) => Module;
+  /** The teacher (a model or an ensemble), shared by every run. */
   teacher: Module | Teacher;
+  /** Training set of every run. */
   train: ArrayDataset;
   /** Everything not swept (the grid's values override these). */
-  config: Omit<DistillConfig, 'temperature'> & { temperature?: number };
+  config: Omit<DistillConfig, 'temperature'> & {
+    /** Required unless the grid sweeps it. */
+    temperature?: number;
+  };
+  /** After each run; \`i\` counts from 0. */
   onRun?: (r: RunRecord, i: number, total: number) => void;
 }
 
+/**
+ * One \`distill\` run per grid point and seed, each with a fresh student; the runs' names say
+ * their point and seed (e.g. "T=4 seed=0").
+ */
 export function sweepDistillation(opts: DistillSweepOptions): Promise<SweepResult> {
   for (const k of Object.keys(opts.grid)) {
     if (!SWEEPABLE.has(k)) throw new Error(`kdgpu: sweepDistillation: cannot sweep '${k}'; sweepable keys: ${[...SWEEPABLE].join(', ')}`);

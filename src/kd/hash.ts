@@ -46,6 +46,7 @@ export function hashSettings(settings: unknown): Promise<string> {
   return hashParts([stableJson(settings)]);
 }
 
+/** JSON with object keys sorted and undefined members dropped, so equal values give equal text. */
 export function stableJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
   if (v && typeof v === 'object') {

@@ -20,6 +20,7 @@ import type { Tensor } from '../autograd/tensor.js';
 /** 'kl': T²·KL(p_T ‖ q_T) with batchmean; 'ce': T²·cross-entropy(p_T, q_T), batch mean. */
 export type SoftTargetForm = 'kl' | 'ce';
 
+/** `T` if it is a finite number > 0; otherwise throws an error naming `op`. */
 export function checkTemperature(op: string, T: unknown): number {
   if (typeof T !== 'number' || !Number.isFinite(T) || !(T > 0)) throw new Error(`kdgpu: ${op}: temperature must be a finite number > 0, got ${String(T)}`);
   return T;
@@ -63,19 +64,32 @@ export function hintonLoss(studentLogits: Tensor, teacherLogits: Tensor, opts: {
   return tidy(() => softTargetLoss(studentLogits, teacherLogProbs(teacherLogits, opts.temperature), opts));
 }
 
+/** Options for `kdLoss` (and the loss part of `DistillConfig`). */
 export interface KdLossOptions {
+  /** Softmax temperature T > 0 of the soft targets. */
   temperature: number;
   /** Weight of the distillation term; the label term gets 1 − alpha. Default 0.5. */
   alpha?: number;
   /** Independent weights instead of alpha, e.g. { kd: 0.25, ce: 0.75 }. */
-  weights?: { kd: number; ce: number };
+  weights?: {
+    /** Weight of the distillation term. */
+    kd: number;
+    /** Weight of the hard-label cross-entropy. */
+    ce: number;
+  };
+  /** Soft-target term: 'kl' (default) or 'ce'; same gradient, see `softTargetLoss`. */
   form?: SoftTargetForm;
   /** Temperature of the hard-label cross-entropy (one reference takes it on logits / T). Default 1. */
   labelTemperature?: number;
 }
 
 /** The (kd, ce) weights an options object asks for, validated. */
-export function kdWeights(opts: Pick<KdLossOptions, 'alpha' | 'weights'>): { kd: number; ce: number } {
+export function kdWeights(opts: Pick<KdLossOptions, 'alpha' | 'weights'>): {
+  /** Weight of the distillation term. */
+  kd: number;
+  /** Weight of the hard-label cross-entropy. */
+  ce: number;
+} {
   if (opts.weights && opts.alpha !== undefined) throw new Error(`kdgpu: kdLoss: give either alpha or weights, not both`);
   if (opts.weights) {
     const { kd, ce } = opts.weights;

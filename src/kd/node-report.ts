@@ -24,6 +24,7 @@ function fallbackFont(): [string, string] | null {
   return fallback;
 }
 
+/** Options for `svgToPng`. */
 export interface SvgToPngOptions {
   /** Pixels per SVG unit. Default 1. */
   scale?: number;
@@ -54,6 +55,7 @@ export function svgToPng(svg: string, opts: SvgToPngOptions = {}): Uint8Array {
   return new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
 }
 
+/** Options for `writeSweepOutputs`. */
 export interface WriteSweepOptions {
   /** Also write a PNG of every SVG. Default true. */
   png?: boolean;

@@ -14,6 +14,7 @@ const HEIGHT = 480;
 /** The Vega-Lite `name` of the layer drawing one point per run and metric (SVG class `runs_marks`). */
 export const RUN_POINTS_LAYER = 'runs';
 
+/** A final test metric of a RunRecord that the plots can show. */
 export type TestMetric = 'accuracy' | 'macroF1';
 const METRIC_LABEL: Record<TestMetric, string> = { accuracy: 'accuracy', macroF1: 'macro F1' };
 
@@ -27,6 +28,7 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
+/** Options for `metricVsParamSpec` and `plotMetricVsParam`. */
 export interface MetricVsParamOptions {
   /** The config key on the x axis: 'T', 'alpha', … */
   param: string;
@@ -34,6 +36,7 @@ export interface MetricVsParamOptions {
   metrics?: TestMetric[];
   /** Default: when every value is a positive number and max/min ≥ 16 (as for T). */
   logScaleX?: boolean;
+  /** Chart title (default: "<metrics> vs <param>"). */
   title?: string;
 }
 
@@ -100,6 +103,7 @@ export function metricVsParamSpec(runs: RunRecord[], opts: MetricVsParamOptions)
   };
 }
 
+/** `metricVsParamSpec` rendered to an SVG string. */
 export async function plotMetricVsParam(runs: RunRecord[], opts: MetricVsParamOptions): Promise<string> {
   return renderSvg(metricVsParamSpec(runs, opts));
 }
@@ -113,10 +117,13 @@ const CURVE_LABEL: Record<CurveMetric, string> = {
   val_loss: 'validation loss',
 };
 
+/** Options for `trainingCurvesSpec` and `plotTrainingCurves`. */
 export interface TrainingCurvesOptions {
+  /** The per-epoch value on the y axis. */
   metric: CurveMetric;
   /** Colour lines by this config key (e.g. 'T') instead of by run: readable with many runs. */
   colorBy?: string;
+  /** Chart title (default: "<metric> per epoch"). */
   title?: string;
 }
 
@@ -161,12 +168,16 @@ export function trainingCurvesSpec(runs: RunRecord[], opts: TrainingCurvesOption
   };
 }
 
+/** `trainingCurvesSpec` rendered to an SVG string. */
 export async function plotTrainingCurves(runs: RunRecord[], opts: TrainingCurvesOptions): Promise<string> {
   return renderSvg(trainingCurvesSpec(runs, opts));
 }
 
+/** One bar of `comparisonBarsSpec`. */
 export interface ComparisonEntry {
+  /** Label on the x axis (a model or role). */
   name: string;
+  /** Bar height: a test accuracy (or mean accuracy). */
   accuracy: number;
   /** Drawn as a ±std error bar when given. */
   std?: number;
@@ -201,6 +212,7 @@ export function comparisonBarsSpec(entries: ComparisonEntry[], opts: { title: st
   };
 }
 
+/** `comparisonBarsSpec` rendered to an SVG string. */
 export async function plotComparisonBars(entries: ComparisonEntry[], opts: { title: string; yTitle?: string }): Promise<string> {
   return renderSvg(comparisonBarsSpec(entries, opts));
 }

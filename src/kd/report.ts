@@ -54,14 +54,19 @@ export function historyToCsv(runs: RunRecord[]): string {
   return csv(header, rows);
 }
 
+/** Test metrics of the runs sharing one value of a config key (see `summarizeBy`). */
 export interface Summary {
+  /** The config value the runs share. */
   value: ConfigValue;
   /** Runs with this value (usually one per seed). */
   n: number;
+  /** Mean test accuracy. */
   accuracyMean: number;
   /** Sample standard deviation (n − 1); NaN when n = 1. */
   accuracyStd: number;
+  /** Mean test macro F1. */
   macroF1Mean: number;
+  /** Sample standard deviation of the macro F1 (n − 1); NaN when n = 1. */
   macroF1Std: number;
 }
 

@@ -18,9 +18,13 @@ import { checkConfig, runTraining, type TrainConfig } from './workflows.js';
 /** A model with C·S subclass logits seen as a C-class model (for evaluation and prediction). */
 export class SubclassCollapse extends Module {
   constructor(
+    /** The model with C·S outputs. */
     readonly inner: Module,
+    /** Number of classes C. */
     readonly classes: number,
+    /** Subclasses per class S. */
     readonly subclasses: number,
+    /** How subclass logits are collapsed. Default 'logsumexp'. */
     readonly mode: CollapseMode = 'logsumexp',
   ) {
     super();
@@ -34,14 +38,19 @@ export class SubclassCollapse extends Module {
   }
 }
 
+/** Settings of `trainSubclassTeacher` (and the base of `SubclassDistillConfig`). */
 export interface SubclassConfig extends TrainConfig {
+  /** Number of classes C (the labels' range). */
   classes: number;
+  /** Subclasses per class S; the model has C·S outputs. */
   subclasses: number;
   /** Temperature of the auxiliary loss (teacher) or of the soft targets (student). */
   temperature: number;
   /** Weight of the auxiliary loss. */
   beta: number;
+  /** How subclass logits are collapsed for the label term and evaluation. Default 'logsumexp'. */
   collapse?: CollapseMode;
+  /** Form of the auxiliary loss. Default 'paper'. */
   form?: AuxForm;
 }
 
@@ -54,11 +63,13 @@ export function trainSubclassTeacher(model: Module, train: ArrayDataset, cfg: Su
   return runTraining('subclass-teacher', model, train, cfg, loss, extra, undefined, new SubclassCollapse(model, C, S, cfg.collapse));
 }
 
+/** Settings of `distillSubclasses`. */
 export interface SubclassDistillConfig extends SubclassConfig {
   /** Weight of the soft-target term; the label term gets 1 − alpha. */
   alpha: number;
   /** Temperature of the student's auxiliary loss (default: temperature). */
   auxTemperature?: number;
+  /** Where teacher outputs are cached (default: a shared cache); false runs the teacher every batch. */
   cache?: TeacherCache | false;
 }
 

@@ -15,7 +15,9 @@ import { tidy } from '../autograd/scope.js';
 import { fmt } from '../autograd/shape.js';
 import type { Tensor } from '../autograd/tensor.js';
 
+/** How subclass logits become class logits; see `collapseSubclassLogits`. */
 export type CollapseMode = 'logsumexp' | 'notebook';
+/** Which auxiliary loss: the paper's contrastive one or the reference notebook's; see `subclassAuxLoss`. */
 export type AuxForm = 'paper' | 'notebook';
 
 /** Added to each row's (population) variance before the square root, so a constant row gives v = 0, not NaN. */
@@ -74,6 +76,7 @@ export function collapseSubclassLogits(z: Tensor, C: number, S: number, mode: Co
   });
 }
 
+/** Options for `subclassAuxLoss`. */
 export interface SubclassAuxOptions {
   /** T > 0 of the similarities vᵢ·vⱼ/T. */
   temperature: number;
@@ -139,12 +142,15 @@ function weighted(terms: [number, () => Tensor][]): Tensor {
   return total!;
 }
 
+/** Options for `subclassTeacherLoss`. */
 export interface SubclassTeacherOptions {
   /** Temperature of the auxiliary loss. */
   temperature: number;
   /** Weight of the auxiliary loss (≥ 0). */
   beta: number;
+  /** How the label term collapses subclass logits to class logits. Default 'logsumexp'. */
   collapse?: CollapseMode;
+  /** Form of the auxiliary loss. Default 'paper'. */
   form?: AuxForm;
 }
 
@@ -163,6 +169,7 @@ export function subclassTeacherLoss(z: Tensor, labels: Tensor | HostLabels, C: n
   );
 }
 
+/** Options for `subclassDistillationLoss`. */
 export interface SubclassDistillationOptions {
   /** Distillation temperature T of the soft-target term. */
   temperature: number;
@@ -172,7 +179,9 @@ export interface SubclassDistillationOptions {
   beta: number;
   /** Temperature of the auxiliary loss; default `temperature`. */
   auxTemperature?: number;
+  /** How the label term collapses subclass logits to class logits. Default 'logsumexp'. */
   collapse?: CollapseMode;
+  /** Form of the auxiliary loss. Default 'paper'. */
   form?: AuxForm;
 }
 

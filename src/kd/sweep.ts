@@ -9,17 +9,23 @@ export const ALPHA_GRID: number[] = [0.1, 0.3, 0.5, 0.7, 0.9];
 /** Axis name → the values it takes. */
 export type Grid = Record<string, readonly ConfigValue[]>;
 
+/** The runs of a sweep, with the grid and seeds that produced them. */
 export interface SweepResult<R extends RunRecord = RunRecord> {
+  /** The grid swept. */
   grid: Grid;
+  /** The seeds each grid point ran with. */
   seeds: number[];
   /** Grid points in `expandGrid` order, each with every seed in `seeds` order. */
   runs: R[];
 }
 
+/** Options for `runSweep`. */
 export interface SweepOptions<R extends RunRecord> {
+  /** The axes to sweep; every combination runs. */
   grid: Grid;
   /** Default [0]. */
   seeds?: number[];
+  /** Runs one grid point (a copy of its config) with one seed. */
   run: (config: Record<string, ConfigValue>, seed: number) => Promise<R>;
   /** After each run; `i` counts from 0. */
   onRun?: (r: R, i: number, total: number) => void;

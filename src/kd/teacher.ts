@@ -24,7 +24,9 @@ import { checkTemperature } from './losses.js';
 export type EnsembleCombine = 'logits' | 'probs';
 
 export class Teacher extends Module {
+  /** The frozen models (one for a single teacher). */
   readonly members: Module[];
+  /** How the members' outputs are averaged (default 'logits'). */
   readonly combine: EnsembleCombine;
   /** Member forward passes run so far (one per member per batch). */
   forwardPasses = 0;
@@ -45,6 +47,7 @@ export class Teacher extends Module {
     return super.train(false);
   }
 
+  /** Number of members. */
   get size(): number {
     return this.members.length;
   }

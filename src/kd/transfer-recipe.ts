@@ -31,19 +31,26 @@ export const TRANSFER_RECIPE = {
   trainCount: 1000,
   /** Test images of the per-epoch curves: the first n of the test set (0: no curves). */
   curveCount: 2000,
+  /** Training epochs of each student. */
   epochs: 120,
+  /** Batch size. */
   batchSize: 256,
+  /** Adam's learning rate. */
   lr: 1e-3,
+  /** Distillation temperature T. */
   temperature: 4,
   /** Weight of the distillation term: alpha · T²·KL + (1 − alpha) · CE. */
   alpha: 0.9,
+  /** Seed of the students' weights, the shuffle and dropout. */
   seed: 0,
   /** Hidden widths of the default MLP student. */
   hidden: [256, 256] as readonly number[],
 } as const;
 
+/** The two students: trained on the labels alone, or distilled from the teacher. */
 export type TransferRole = 'scratch' | 'kd';
 
+/** Options for `runTransferRecipe`; unset numbers take TRANSFER_RECIPE's values. */
 export interface TransferRecipeOptions {
   /** A trained teacher (a model or a Teacher ensemble). */
   teacher: Module | Teacher;
@@ -51,17 +58,23 @@ export interface TransferRecipeOptions {
   train: ArrayDataset;
   /** Final metrics on all of it; its first `curveCount` images give the per-epoch curves. */
   test: ArrayDataset;
+  /** Size of the labelled transfer set. Default 1000. */
   trainCount?: number;
+  /** Test images of the per-epoch curves (0: no curves). Default min(2000, test size). */
   curveCount?: number;
   /** Test images (the first n) over which the students' inference speed is timed. Default min(2000, test size). */
   inferenceCount?: number;
   /** Evaluate the curve subset every n epochs (and after the last). Default 1 (fit's `validation`). */
   curveEvery?: number;
+  /** Training epochs of each student. Default 120. */
   epochs?: number;
+  /** Default 256. */
   batchSize?: number;
   /** Adam's learning rate. */
   lr?: number;
+  /** Distillation temperature T. Default 4. */
   temperature?: number;
+  /** Weight of the distillation term. Default 0.9. */
   alpha?: number;
   /** Seeds the students' weights, the shuffle and dropout. */
   seed?: number;
@@ -85,14 +98,19 @@ export interface TransferRecipeOptions {
   onModel?: (role: TransferRole, model: Module) => void | Promise<void>;
 }
 
+/** One point of a per-epoch accuracy curve. */
 export interface CurvePoint {
+  /** Epoch number, from 1. */
   epoch: number;
+  /** Accuracy on the curve subset after that epoch. */
   accuracy: number;
 }
 
+/** The teacher's test metrics, cost and speed. */
 export interface TransferTeacherReport {
   /** Accuracy and macro F1 on the whole test set. */
   accuracy: number;
+  /** Macro F1 on the whole test set. */
   macroF1: number;
   /** Summed over an ensemble's members. */
   params: number;
@@ -100,12 +118,17 @@ export interface TransferTeacherReport {
   flops: number;
   /** Inference images/s over the test set (kd.nn.predict, after a warm-up batch). */
   imagesPerSecond: number;
+  /** The same as imagesPerSecond (named like the students' field). */
   inferenceImagesPerSecond: number;
+  /** Ensemble members (1 for a single model). */
   members: number;
 }
 
+/** A student's run record with its cost and speed. */
 export interface TransferStudentReport extends RunRecord {
+  /** Number of parameters. */
   params: number;
+  /** FLOPs of one image, counted as the TensorFlow profiler does (as the teacher's). */
   flops: number;
   /** Training images/s from the history (epochs after the first, which compiles the pipelines). */
   imagesPerSecond: number;
@@ -113,27 +136,48 @@ export interface TransferStudentReport extends RunRecord {
   inferenceImagesPerSecond: number;
 }
 
+/** What `runTransferRecipe` returns: the settings, the teacher's report and both students'. */
 export interface TransferRecipeResult {
   /** The numbers the recipe ran with. */
   config: {
+    /** Size of the labelled transfer set. */
     trainCount: number;
+    /** Size of the test set. */
     testCount: number;
+    /** Test images of the per-epoch curves. */
     curveCount: number;
+    /** Epochs between curve points. */
     curveEvery: number;
+    /** Training epochs of each student. */
     epochs: number;
+    /** Batch size. */
     batchSize: number;
+    /** Adam's learning rate. */
     lr: number;
+    /** Distillation temperature T. */
     temperature: number;
+    /** Weight of the distillation term. */
     alpha: number;
+    /** Seed of both students. */
     seed: number;
+    /** Hidden widths of the default MLP student; null for a custom student. */
     hidden: number[] | null;
+    /** The students' name (e.g. 'mlp-256-256'). */
     student: string;
   };
+  /** The teacher's report. */
   teacher: TransferTeacherReport;
+  /** The student trained on the labels alone. */
   scratch: TransferStudentReport;
+  /** The distilled student. */
   kd: TransferStudentReport;
   /** Accuracy on the curve subset after each evaluated epoch. */
-  curves: { scratch: CurvePoint[]; kd: CurvePoint[] };
+  curves: {
+    /** The scratch student's curve. */
+    scratch: CurvePoint[];
+    /** The distilled student's curve. */
+    kd: CurvePoint[];
+  };
   /** kd − scratch test accuracy, in percentage points. */
   gainPoints: number;
 }
@@ -182,6 +226,10 @@ function costOf(models: Module[], inputShape: readonly number[]): { params: numb
   );
 }
 
+/**
+ * Evaluates the teacher, then trains a scratch student on the first \`trainCount\` labelled images
+ * and a distilled student (same seed, same batches) on the same images, and reports both.
+ */
 export async function runTransferRecipe(opts: TransferRecipeOptions): Promise<TransferRecipeResult> {
   const R = TRANSFER_RECIPE;
   const trainCount = positiveInt('trainCount', opts.trainCount ?? R.trainCount);

@@ -7,13 +7,19 @@ export type ConfigValue = number | string | boolean | null;
 
 /** Final test metrics of one run. */
 export interface TestMetrics {
+  /** Fraction of test samples classified correctly (argmax). */
   accuracy: number;
+  /** Mean over classes of F1. */
   macroF1: number;
   /** Only for two classes: ROC-AUC from the scores, and precision/recall/F1 of class 1 at the argmax decision. */
   rocAuc?: number;
+  /** Two classes only: precision TP/(TP+FP) of class 1. */
   precision?: number;
+  /** Two classes only: recall TP/(TP+FN) of class 1. */
   recall?: number;
+  /** Two classes only: F1 of class 1. */
   f1?: number;
+  /** Accuracy within each true class. */
   perClassAccuracy?: number[];
 }
 
@@ -23,16 +29,24 @@ export interface RunRecord {
   name: string;
   /** What was run: role, models, T, alpha, epochs, lr, batch, … (flat, JSON-serializable). */
   config: Record<string, ConfigValue>;
+  /** Seed of the run (batch order, dropout masks, augmentation). */
   seed: number;
   /** Content hashes (hex) of the training data and, for distillation, of the teacher's weights. */
-  hashes: { data?: string; teacher?: string };
+  hashes: {
+    /** Hash of the training data. */
+    data?: string;
+    /** Hash of the teacher's weights (distillation runs). */
+    teacher?: string;
+  };
   /** Per-epoch training loss, time and validation metrics. */
   history: EpochLog[];
+  /** Final metrics on the test set. */
   test: TestMetrics;
   /** Wall-clock seconds of the whole run. */
   seconds: number;
 }
 
+/** The TestMetrics part of a model's ClassificationMetrics (the binary-only fields when present). */
 export function testMetricsOf(m: ClassificationMetrics): TestMetrics {
   const t: TestMetrics = { accuracy: m.accuracy, macroF1: m.macroF1, perClassAccuracy: m.perClassAccuracy };
   if (m.rocAuc !== undefined) t.rocAuc = m.rocAuc;

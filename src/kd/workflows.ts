@@ -24,9 +24,12 @@ import { cosineHiddenLoss, hintMseLoss, kdLoss, kdWeights, teacherLogProbs, type
 import { asTeacher, Teacher } from './teacher.js';
 import { testMetricsOf, type ConfigValue, type RunRecord } from './types.js';
 
+/** Built-in optimizers, with PyTorch's default hyperparameters apart from the learning rate. */
 export type OptimizerName = 'adam' | 'adamw' | 'sgd';
 
+/** Settings of a training run (`trainModel`; the base of the other workflows' configs). */
 export interface TrainConfig {
+  /** Passes over the training set. */
   epochs: number;
   /** Default 256. */
   batchSize?: number;
@@ -40,8 +43,11 @@ export interface TrainConfig {
   test: ArrayDataset;
   /** Evaluated after every epoch (e.g. a fixed test subset for learning curves). */
   validation?: ArrayDataset;
+  /** Progress hooks passed to `fit`, called in order. */
   callbacks?: TrainCallbacks[];
+  /** Steps between loss readbacks for callbacks (0: only at epoch ends). Default 50. */
   logEvery?: number;
+  /** Drop the last incomplete batch of each epoch. Default false. */
   dropLast?: boolean;
   /** Run label (default: the role). */
   name?: string;
@@ -54,7 +60,10 @@ export interface TrainConfig {
    */
   augment?: AugmentOptions;
   /** Set `stopped` to end training after the current step (a Stop button, Ctrl-C); the run is still evaluated. */
-  signal?: { stopped: boolean };
+  signal?: {
+    /** Set to true to stop. */
+    stopped: boolean;
+  };
 }
 
 function makeOptimizer(params: Tensor[], cfg: TrainConfig): Optimizer {
@@ -128,17 +137,21 @@ export function trainModel(model: Module, train: ArrayDataset, cfg: TrainConfig 
 
 /** A hidden-representation term: cosine similarity, or MSE through a trainable regressor (FitNets). */
 export interface HiddenLossConfig {
+  /** 'cosine': 1 − cosine similarity; 'mse': mean squared error, through `regressor` when given (FitNets). */
   kind: 'cosine' | 'mse';
   /** Weight of the hidden term in the total loss. */
   weight: number;
   /** Where to read the student's / teacher's representation (see nn/hidden.ts). */
   studentTap: string;
+  /** Where to read the teacher's representation. */
   teacherTap: string;
   /** For 'mse': maps the student's representation to the teacher's shape; trained with the student. */
   regressor?: Module;
 }
 
+/** Settings of `distill`: a training run plus the KD loss, an optional hidden term and the teacher cache. */
 export interface DistillConfig extends TrainConfig, KdLossOptions {
+  /** Adds a hidden-representation term to the loss (the teacher then runs on every batch). */
   hidden?: HiddenLossConfig;
   /** Where teacher outputs are cached (default: a shared cache); false runs the teacher every batch. */
   cache?: TeacherCache | false;
@@ -216,8 +229,11 @@ export async function distill(student: Module, teacherIn: Module | Teacher, trai
   return runTraining('distill', student, train, cfg, loss, { ...extra, cached: false }, await hashWeights(teacher));
 }
 
+/** The two runs of `distillChain`. */
 export interface ChainResult {
+  /** Teacher → assistant. */
   assistant: RunRecord;
+  /** Assistant → student. */
   student: RunRecord;
 }
 

@@ -49,6 +49,7 @@ import { runReduce } from './reduce.js';
 
 /** Geometry of a grouped convolution: C and O divisible by `groups`, weight [O, C/groups, KH, KW]. */
 export interface GroupedConvGeometry extends ConvGeometry {
+  /** Channel groups (1: a dense convolution; C: depthwise). */
   groups: number;
 }
 

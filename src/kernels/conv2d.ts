@@ -57,21 +57,35 @@ import { planWeightGemm, runConv2dGradWeightGemm } from './conv2d-weight-gemm.js
 
 /** Geometry of one convolution, after padding has been resolved. */
 export interface ConvGeometry {
+  /** Batch size. */
   N: number;
+  /** Input channels. */
   C: number;
+  /** Input height. */
   H: number;
+  /** Input width. */
   W: number;
+  /** Output channels. */
   O: number;
+  /** Kernel height. */
   KH: number;
+  /** Kernel width. */
   KW: number;
+  /** Output height. */
   OH: number;
+  /** Output width. */
   OW: number;
+  /** Vertical stride. */
   strideH: number;
+  /** Horizontal stride. */
   strideW: number;
+  /** Vertical dilation (1: none). */
   dilationH: number;
+  /** Horizontal dilation (1: none). */
   dilationW: number;
   /** Zero rows above / columns left of the input (bottom/right padding is implied by OH/OW). */
   padTop: number;
+  /** Zero columns left of the input. */
   padLeft: number;
 }
 

@@ -14,16 +14,20 @@
 import type { PooledBuffer } from '../gpu/buffer-pool.js';
 import { grid, type Engine, type Kernel } from '../gpu/engine.js';
 
+/** A WGSL element type: f32 (float32 tensors) or i32 (int32 tensors). */
 export type Scalar = 'f32' | 'i32';
 
+/** An elementwise kernel as data: a WGSL expression over its inputs, with its types. */
 export interface ElementwiseSpec {
   /** Names the kernel in errors and profiles. */
   readonly name: string;
   /** WGSL expression over $0…$n, $c (uniform constant) and $T (the output type). */
   readonly expr: string;
+  /** Number of inputs ($0…$arity−1). */
   readonly arity: number;
-  /** Element type of the inputs (all the same) and of the output. */
+  /** Element type of the inputs (all the same). Default f32. */
   readonly inType?: Scalar;
+  /** Element type of the output. Default f32. */
   readonly outType?: Scalar;
   /** Helper functions, given the WGSL type they will be used with. */
   readonly helpers?: (T: string, S: string) => string;

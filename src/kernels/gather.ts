@@ -1,7 +1,9 @@
 /**
  * Row gather: dst[b, :] = src[index[start + b], :] for b < count, over 32-bit words (so it serves
  * float32 images and int32 labels alike). A shuffled epoch uploads its index once; every batch is
- * then one dispatch with a different `start`, and no host copy.
+ * then one dispatch with a different `start`, and no host copy. A source larger than one binding
+ * is kept in shards of rows: each shard's dispatch writes the rows whose index falls in its range
+ * [lo, hi), so the shards together fill every row.
  */
 import type { PooledBuffer } from '../gpu/buffer-pool.js';
 import { grid, type Engine, type Kernel } from '../gpu/engine.js';
@@ -11,7 +13,7 @@ const WG = 64;
 export const GATHER_ROWS: Kernel = {
   name: 'gather.rows',
   source: `
-struct Params { count: u32, rowWords: u32, start: u32, }
+struct Params { count: u32, rowWords: u32, start: u32, lo: u32, hi: u32, }
 @group(0) @binding(0) var<storage, read> src: array<u32>;
 @group(0) @binding(1) var<storage, read> index: array<u32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<u32>;
@@ -22,11 +24,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (i >= p.count * p.rowWords) { return; }
   let b = i / p.rowWords;
   let w = i - b * p.rowWords;
-  dst[i] = src[index[p.start + b] * p.rowWords + w];
+  let row = index[p.start + b];
+  if (row < p.lo || row >= p.hi) { return; }
+  dst[i] = src[(row - p.lo) * p.rowWords + w];
 }`,
 };
 
-/** Gathers `count` rows of `rowWords` words, picked by index[start…start+count). */
+/**
+ * Gathers `count` rows of `rowWords` words, picked by index[start…start+count). `src` holds rows
+ * [lo, hi) of the whole source (default: all of it); rows outside that range are left unwritten.
+ */
 export function runGatherRows(
   engine: Engine,
   src: PooledBuffer,
@@ -35,8 +42,10 @@ export function runGatherRows(
   start: number,
   count: number,
   rowWords: number,
+  lo = 0,
+  hi = 0xffffffff,
 ): void {
   const n = count * rowWords;
   if (n === 0) return;
-  engine.dispatch(GATHER_ROWS, { src, index, dst }, { count, rowWords, start }, grid(Math.ceil(n / WG), engine.limits.maxComputeWorkgroupsPerDimension));
+  engine.dispatch(GATHER_ROWS, { src, index, dst }, { count, rowWords, start, lo, hi }, grid(Math.ceil(n / WG), engine.limits.maxComputeWorkgroupsPerDimension));
 }

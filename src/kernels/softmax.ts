@@ -144,6 +144,7 @@ export function runSoftmaxBackward(engine: Engine, g: PooledBuffer, y: PooledBuf
 // ---- fused softmax-cross-entropy ------------------------------------------------------------
 
 export type TargetKind = 'labels' | 'probs';
+/** How the per-sample losses are combined: averaged over the batch, summed (both a scalar), or kept ([N]). */
 export type CrossEntropyReduction = 'mean' | 'sum' | 'none';
 
 const CE_PARAMS = 'struct Params { N: u32, C: u32, invT: f32, scale: f32, code: u32, }';

@@ -20,11 +20,15 @@ import type { InitScheme } from './init.js';
 import { Linear, ReLU, ReLU6, Sequential } from './layers.js';
 import { Module } from './module.js';
 
+/** Options of the ResNet, ResNet50V2 and MobileNetV2 backbones. */
 export interface BackboneOptions {
+  /** Seed of the weight initialization (default 0). */
   seed?: number;
   /** Convolution initializer (default torchvision's He normal, fan_out). */
   init?: InitScheme;
+  /** Output classes of the final Linear (default 1000; 10 for the CIFAR ResNets). */
   classes?: number;
+  /** Dropout rate before MobileNetV2's classifier (default 0.2); the ResNets have none. */
   dropout?: number;
 }
 
@@ -101,13 +105,21 @@ class Bottleneck extends Module {
 
 /** torchvision.models.ResNet's layout (conv1, bn1, maxpool, layer1…, fc), or the CIFAR stem. */
 export class ResNet extends Module {
+  /** The classifier: pooled features → classes. */
   fc: Linear;
   private readonly stages: Sequential[] = [];
   private readonly relu = new ReLU();
   private readonly pool = new GlobalAvgPool2d();
+  /** Stem convolution: 7×7 stride 2 to 64 channels (ImageNet) or 3×3 to 16 (CIFAR). */
   readonly conv1: Conv2d;
+  /** The stem's BatchNorm. */
   readonly bn1: BatchNorm2d;
+  /** The ImageNet stem's 3×3 stride-2 max pool; null for the CIFAR stem. */
   readonly maxpool: MaxPool2d | null;
+  /**
+   * @param kind 'imagenet-bottleneck' (torchvision ResNet-50 style) or 'cifar-basic' (He et al.'s CIFAR ResNets).
+   * @param blocks Number of blocks in each stage (layer1, layer2, …).
+   */
   constructor(kind: 'imagenet-bottleneck' | 'cifar-basic', blocks: number[], o: BackboneOptions) {
     super();
     const c = ctxOf(o);
@@ -180,7 +192,9 @@ class InvertedResidual extends Module {
 
 /** torchvision.models.MobileNetV2: features (0…18), global average pool, classifier (dropout, linear). */
 export class MobileNetV2 extends Module {
+  /** Stem conv, 17 inverted residual blocks and the final 1×1 conv (indices 0…18). */
   readonly features: Sequential;
+  /** Dropout then Linear (indices 0 and 1). */
   readonly classifier: Sequential;
   private readonly pool = new GlobalAvgPool2d();
   constructor(o: BackboneOptions & { width?: number }) {
@@ -266,8 +280,11 @@ class PreActBottleneck extends Module {
 
 /** Keras's ResNet50V2 with PyTorch-style names (conv1, layer1…4, post_bn, fc). */
 export class ResNet50V2 extends Module {
+  /** Stem convolution: 7×7 stride 2 to 64 channels, with bias. */
   readonly conv1: Conv2d;
+  /** The BatchNorm after the last stage (pre-activation nets normalize once more at the end). */
   readonly post_bn: BatchNorm2d;
+  /** The classifier: pooled features → classes. */
   fc: Linear;
   private readonly stages: Sequential[] = [];
   private readonly pool1 = new MaxPool2d({ kernel: 3, stride: 2 });

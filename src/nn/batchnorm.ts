@@ -18,6 +18,7 @@ import { batchNorm1d, batchNorm2d, type BatchNormOptions } from '../autograd/ops
 import type { Tensor } from '../autograd/tensor.js';
 import { Module } from './module.js';
 
+/** Options of BatchNorm2d / BatchNorm1d (PyTorch's arguments, plus the Keras conventions). */
 export interface BatchNormLayerOptions {
   /** Default 1e-5 (1e-3 with `keras`). */
   eps?: number;
@@ -41,14 +42,23 @@ export interface BatchNormLayerOptions {
 
 /** What BatchNorm2d and BatchNorm1d share (everything but the input's rank). */
 export abstract class BatchNorm extends Module {
+  /** Per-channel scale γ [numFeatures] (parameter 'weight'), or null without `affine`. */
   weight: Tensor | null;
+  /** Per-channel shift β [numFeatures] (parameter 'bias'), or null without `affine`. */
   bias: Tensor | null;
+  /** Running mean [numFeatures] (buffer 'running_mean'), or null without running statistics. */
   runningMean: Tensor | null;
+  /** Running variance [numFeatures] (buffer 'running_var'), or null without running statistics. */
   runningVar: Tensor | null;
+  /** Count of training batches seen, an int32 scalar (buffer 'num_batches_tracked'), or null. */
   numBatchesTracked: Tensor | null;
+  /** Added to the variance before the square root. */
   readonly eps: number;
+  /** Weight of each batch in the running averages (PyTorch's convention); null: cumulative average. */
   readonly momentum: number | null;
+  /** Whether the layer has a learnable weight and bias. */
   readonly affine: boolean;
+  /** Whether the layer keeps running statistics (buffers) for eval mode. */
   readonly trackRunningStats: boolean;
   /** Whether running_var takes the unbiased batch variance. */
   readonly unbiasedRunningVar: boolean;
@@ -61,6 +71,7 @@ export abstract class BatchNorm extends Module {
   inferenceOnly = false;
 
   constructor(
+    /** Number of channels C (dimension 1 of the input). */
     readonly numFeatures: number,
     opts: BatchNormLayerOptions,
     /** Whether tf.keras would run this rank through its fused (Bessel-corrected) kernel. */
@@ -97,6 +108,7 @@ export abstract class BatchNorm extends Module {
     }
   }
 
+  /** The autograd op for this input rank (batchNorm2d or batchNorm1d). */
   protected abstract op: typeof batchNorm2d;
 
   forward(x: Tensor): Tensor {

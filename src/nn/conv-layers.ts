@@ -7,22 +7,33 @@ import { initBias, initWeight } from './init.js';
 import { rngOf, type LayerInit } from './layers.js';
 import { Module } from './module.js';
 
+/** Conv2d options: stride, padding, dilation and groups (as torch.nn.Conv2d), initialization, bias. */
 export interface Conv2dLayerOptions extends LayerInit, Omit<Conv2dOptions, 'relu' | 'relu6'> {
+  /** Whether the layer has a learnable bias (default true). */
   bias?: boolean;
   /** Fuse a ReLU or ReLU6 into the convolution. */
   activation?: 'relu' | 'relu6';
 }
 
+/** 2-D convolution of [N, C, H, W] input (PyTorch's nn.Conv2d), optionally with a fused activation. */
 export class Conv2d extends Module {
+  /** Kernel [outChannels, inChannels / groups, kh, kw] (PyTorch's layout). */
   weight: Tensor;
+  /** Bias [outChannels], or null with `bias: false`. */
   bias: Tensor | null;
+  /** Kernel height and width. */
   readonly kernelSize: [number, number];
+  /** Stride, padding, dilation and groups passed to the conv2d op. */
   readonly options: Conv2dOptions;
+  /** Activation fused into the convolution, if any. */
   readonly activation: 'relu' | 'relu6' | undefined;
+  /** Number of channel groups (inChannels for a depthwise convolution). */
   readonly groups: number;
 
   constructor(
+    /** Input channels C. */
     readonly inChannels: number,
+    /** Output channels. */
     readonly outChannels: number,
     kernelSize: IntPair,
     opts: Conv2dLayerOptions = {},
@@ -71,8 +82,12 @@ export class Conv2d extends Module {
   }
 }
 
+/** 2-D max pooling of [N, C, H, W] (PyTorch's nn.MaxPool2d). */
 export class MaxPool2d extends Module {
-  constructor(readonly options: Pool2dOptions) {
+  constructor(
+    /** Kernel size, stride and padding. */
+    readonly options: Pool2dOptions,
+  ) {
     super();
   }
   forward(x: Tensor): Tensor {
@@ -85,6 +100,7 @@ export class MaxPool2d extends Module {
   }
 }
 
+/** 2-D average pooling of [N, C, H, W] (PyTorch's nn.AvgPool2d). */
 export class AvgPool2d extends MaxPool2d {
   override forward(x: Tensor): Tensor {
     return avgPool2d(x, this.options);
@@ -101,7 +117,9 @@ export class GlobalAvgPool2d extends Module {
 /** Average pooling over the last axis (shrinks a hidden vector [N, D]). */
 export class AvgPool1d extends Module {
   constructor(
+    /** Window length. */
     readonly kernel: number,
+    /** Step between windows (default: `kernel`). */
     readonly stride?: number,
   ) {
     super();
@@ -113,7 +131,10 @@ export class AvgPool1d extends Module {
 
 /** Inverted dropout in training mode, identity in eval mode. */
 export class Dropout extends Module {
-  constructor(readonly p = 0.5) {
+  constructor(
+    /** Probability of zeroing an element (default 0.5); survivors are scaled by 1 / (1 − p). */
+    readonly p = 0.5,
+  ) {
     super();
     if (!(p >= 0 && p <= 1)) throw new Error(`kdgpu: Dropout: p must be in [0, 1], got ${p}`);
   }

@@ -13,8 +13,10 @@
 import { Linear } from './layers.js';
 import { Module } from './module.js';
 
+/** How a frozen BatchNorm behaves: 'pytorch' (running stats still update in train mode) or 'keras' (inference mode). */
 export type FrozenBatchNorm = 'pytorch' | 'keras';
 
+/** Options of `freeze` and `freezeUntil`. */
 export interface FreezeOptions {
   /** How frozen BatchNorm layers behave (see the file header). Default 'pytorch'. */
   batchNorm?: FrozenBatchNorm;

@@ -10,11 +10,15 @@ import { Sequential } from './layers.js';
 import { FeaturesClassifier } from './models.js';
 import type { Module } from './module.js';
 
+/** What `forwardWithHidden` returns. */
 export interface HiddenOutput {
+  /** The model's output. */
   logits: Tensor;
+  /** The tapped layer's output. */
   hidden: Tensor;
 }
 
+/** Runs `model` on `x`, returning its logits and the output of the layer named by `tap` (see the file header). */
 export function forwardWithHidden(model: Module, x: Tensor, tap: string): HiddenOutput {
   if (model instanceof Sequential) {
     const i = Number(tap);

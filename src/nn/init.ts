@@ -7,9 +7,13 @@ import { tensor } from '../autograd/creation.js';
 import type { Random } from '../autograd/random.js';
 import type { Tensor } from '../autograd/tensor.js';
 
+/** Keras's VarianceScaling initializer: weights of variance `scale / n`, n chosen by `mode`. */
 export interface VarianceScaling {
+  /** Multiplier of the variance (1 for Glorot/LeCun, 2 for He). */
   scale: number;
+  /** Which fan n is: fan_in, fan_out, or their average. */
   mode: 'fan_in' | 'fan_out' | 'fan_avg';
+  /** Uniform, normal, or normal truncated at 2σ (Keras's, σ corrected for the truncation). */
   distribution: 'uniform' | 'normal' | 'truncated_normal';
 }
 
@@ -39,7 +43,12 @@ const SCHEMES: Record<Exclude<InitScheme, 'pytorch' | 'keras' | VarianceScaling>
 };
 
 /** fan_in and fan_out of a weight: [out, in] or [out, in, kh, kw]. */
-export function fans(shape: readonly number[]): { fanIn: number; fanOut: number } {
+export function fans(shape: readonly number[]): {
+  /** in · kh · kw. */
+  fanIn: number;
+  /** out · kh · kw. */
+  fanOut: number;
+} {
   const receptive = shape.slice(2).reduce((p, d) => p * d, 1);
   return { fanIn: (shape[1] ?? 1) * receptive, fanOut: shape[0] * receptive };
 }
@@ -50,10 +59,12 @@ function draw(n: number, rng: Random, f: () => number): Float32Array {
   return out;
 }
 
+/** `n` values drawn from U(−bound, bound). */
 export function uniformValues(n: number, bound: number, rng: Random): Float32Array {
   return draw(n, rng, () => (2 * rng.next() - 1) * bound);
 }
 
+/** Values for a weight of `shape` drawn under the variance-scaling rule `vs`. */
 export function varianceScalingValues(shape: readonly number[], vs: VarianceScaling, rng: Random): Float32Array {
   const { fanIn, fanOut } = fans(shape);
   const n = vs.mode === 'fan_in' ? fanIn : vs.mode === 'fan_out' ? fanOut : (fanIn + fanOut) / 2;

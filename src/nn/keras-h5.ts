@@ -41,6 +41,7 @@ interface Jsfive {
 }
 const jsfive = jsfiveUntyped as Jsfive;
 
+/** One weight of a Keras layer, as stored in the file. */
 export interface KerasWeight {
   /** As listed in `weight_names`, e.g. 'conv2d/kernel:0' or 'sequential/conv2d/kernel'. */
   path: string;
@@ -50,10 +51,13 @@ export interface KerasWeight {
   shape: number[];
   /** The dtype in the file; `data` holds the values as float32. */
   dtype: 'float32' | 'float64';
+  /** The values, row-major in `shape` (Keras's layout), converted to float32. */
   data: Float32Array;
 }
 
+/** One layer of a Keras HDF5 file and its weights. */
 export interface KerasLayer {
+  /** The layer's name in `layer_names`, e.g. 'conv2d_1'. */
   name: string;
   /** Keras class name from `model_config` (full-model files), e.g. 'Conv2D'. */
   className?: string;
@@ -61,10 +65,13 @@ export interface KerasLayer {
   weights: KerasWeight[];
 }
 
+/** What `readKerasH5` found in a Keras HDF5 file. */
 export interface KerasH5File {
   /** 'model': written by model.save (weights under 'model_weights'); 'weights': by save_weights. */
   layout: 'model' | 'weights';
+  /** The `keras_version` attribute, if the file has one. */
   kerasVersion?: string;
+  /** The `backend` attribute (e.g. 'tensorflow'), if the file has one. */
   backend?: string;
   /** The parsed `model_config` JSON of a full-model file. */
   modelConfig?: unknown;
@@ -274,8 +281,11 @@ function kerasClassNames(rootAttrs: Record<string, unknown>, fail: (msg: string)
 
 // ---- conversions to PyTorch's layouts --------------------------------------------------------------
 
+/** A weight converted to kdgpu's (PyTorch's) layout. */
 export interface LayoutArray {
+  /** The shape in PyTorch's layout, e.g. [out, in, KH, KW]. */
   shape: number[];
+  /** The values, row-major in `shape`. */
   data: Float32Array;
 }
 
@@ -353,7 +363,12 @@ export interface KerasTarget {
   /** Its class, for messages. */
   type: string;
   /** Its own parameters and buffers (local names). */
-  entries: { name: string; shape: readonly number[] }[];
+  entries: {
+    /** Local parameter or buffer name, e.g. 'weight'. */
+    name: string;
+    /** Its shape in the model. */
+    shape: readonly number[];
+  }[];
   /** For a Linear that reads a flattened [C, H, W] feature map: that shape. */
   flattenedFrom?: readonly number[];
 }
@@ -439,6 +454,7 @@ export function planKerasLoad(file: KerasH5File, targets: readonly KerasTarget[]
   return out;
 }
 
+/** Options of `loadKerasH5Weights` / `applyKerasH5`. */
 export interface KerasLoadOptions {
   /**
    * One sample's shape in kdgpu's layout, e.g. [1, 28, 28]. Needed when the model has a Flatten

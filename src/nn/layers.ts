@@ -8,6 +8,7 @@ import type { Tensor } from '../autograd/tensor.js';
 import { initBias, initWeight, type InitScheme } from './init.js';
 import { Module, notifyCall, type ModuleOutput } from './module.js';
 
+/** Weight initialization options shared by Linear and Conv2d. */
 export interface LayerInit {
   /** Initializer scheme (default 'pytorch'). */
   init?: InitScheme;
@@ -15,17 +16,23 @@ export interface LayerInit {
   rng?: Random | number;
 }
 
+/** The generator `opts.rng` names: itself, a new one seeded with it, or the global generator. */
 export function rngOf(opts: LayerInit): Random {
   if (opts.rng instanceof Random) return opts.rng;
   if (typeof opts.rng === 'number') return new Random(opts.rng);
   return defaultGenerator();
 }
 
+/** y = x·Wᵀ + b on [N, inFeatures] (PyTorch's nn.Linear), optionally with a fused ReLU. */
 export class Linear extends Module {
+  /** Weight [outFeatures, inFeatures] (PyTorch's layout). */
   weight: Tensor;
+  /** Bias [outFeatures], or null with `bias: false`. */
   bias: Tensor | null;
   constructor(
+    /** Input features. */
     readonly inFeatures: number,
+    /** Output features. */
     readonly outFeatures: number,
     opts: LayerInit & { bias?: boolean; activation?: 'relu' } = {},
   ) {
@@ -40,6 +47,7 @@ export class Linear extends Module {
     this.bias = opts.bias === false ? null : this.registerParameter('bias', initBias(outFeatures, shape, scheme, rng));
     this.activation = opts.activation;
   }
+  /** Activation fused into the product, if any. */
   readonly activation: 'relu' | undefined;
   forward(x: Tensor): Tensor {
     return this.forwardFused(x, this.activation === 'relu');
@@ -53,6 +61,7 @@ export class Linear extends Module {
   }
 }
 
+/** max(x, 0). */
 export class ReLU extends Module {
   forward(x: Tensor): Tensor {
     return relu(x);
@@ -66,6 +75,7 @@ export class ReLU6 extends Module {
   }
 }
 
+/** Returns its input unchanged (e.g. a removed classifier head). */
 export class Identity extends Module {
   forward(x: Tensor): Tensor {
     return x;
@@ -75,7 +85,9 @@ export class Identity extends Module {
 /** Flattens all dimensions after the first (Keras Flatten / PyTorch nn.Flatten). */
 export class Flatten extends Module {
   constructor(
+    /** First dimension flattened (default 1). */
     readonly startDim = 1,
+    /** Last dimension flattened, negative from the end (default -1). */
     readonly endDim = -1,
   ) {
     super();
@@ -87,6 +99,7 @@ export class Flatten extends Module {
 
 /** Runs children in order; their state_dict names are "0", "1", … as in PyTorch. */
 export class Sequential extends Module {
+  /** The children, in order. */
   readonly layers: Module[];
   constructor(...layers: Module[]) {
     super();
@@ -108,7 +121,15 @@ export class Sequential extends Module {
    * hidden representation for distillation. A tapped Linear/Conv2d is not fused with its ReLU, so
    * the tap sees the pre-activation output as it would in PyTorch.
    */
-  forwardCapture(x: Tensor, taps: readonly number[]): { output: Tensor; taps: Tensor[] } {
+  forwardCapture(
+    x: Tensor,
+    taps: readonly number[],
+  ): {
+    /** The model's output. */
+    output: Tensor;
+    /** The tapped layers' outputs, in the order of `taps`. */
+    taps: Tensor[];
+  } {
     for (const t of taps) {
       if (!(Number.isInteger(t) && t >= 0 && t < this.layers.length)) {
         throw new Error(`kdgpu: Sequential: tap ${t} is not a layer index (0…${this.layers.length - 1})`);

@@ -1,7 +1,10 @@
 /** Classification metrics computed on the CPU from scores (logits or probabilities) and labels. */
 
+/** What `classificationMetrics` (and `evaluate`) report. */
 export interface ClassificationMetrics {
+  /** Number of samples. */
   count: number;
+  /** Fraction of samples whose argmax prediction equals the label (NaN for no samples). */
   accuracy: number;
   /** Accuracy within each true class (NaN for a class with no samples). */
   perClassAccuracy: number[];
@@ -15,12 +18,15 @@ export interface ClassificationMetrics {
    * zero denominator is 0 (scikit-learn's zero_division default).
    */
   precision?: number;
+  /** Two classes only: recall TP/(TP+FN) of class 1 (see `precision`). */
   recall?: number;
+  /** Two classes only: F1 = 2TP/(2TP+FP+FN) of class 1 (see `precision`). */
   f1?: number;
   /** confusion[true][predicted] */
   confusion: number[][];
 }
 
+/** Per row of `scores` ([N, classes], row-major) the index of the largest score; ties go to the lower index. */
 export function argmaxRows(scores: Float32Array, classes: number): Int32Array {
   const n = scores.length / classes;
   const out = new Int32Array(n);
@@ -52,6 +58,10 @@ export function rocAuc(scores: ArrayLike<number>, positive: ArrayLike<boolean>):
   return (rankSum - (nPos * (nPos + 1)) / 2) / (nPos * nNeg);
 }
 
+/**
+ * Accuracy, per-class accuracy, macro F1, the confusion matrix and, for two classes, precision,
+ * recall, F1 and ROC-AUC, from `scores` ([N, classes], row-major) and integer labels.
+ */
 export function classificationMetrics(scores: Float32Array, labels: ArrayLike<number>, classes: number): ClassificationMetrics {
   const n = labels.length;
   if (scores.length !== n * classes) throw new Error(`kdgpu: metrics: ${scores.length} scores for ${n} labels × ${classes} classes`);

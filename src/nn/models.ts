@@ -12,6 +12,7 @@ import { Flatten, Linear, ReLU, Sequential } from './layers.js';
 import { Module, type ModuleOutput } from './module.js';
 import { layerSequence } from './summary.js';
 
+/** Options of the built-in models (`buildModel`); each model reads the ones it has. */
 export interface ModelOptions {
   /** Seed of the weight initialization (default 0). */
   seed?: number;
@@ -25,18 +26,24 @@ export interface ModelOptions {
   width?: number;
 }
 
+/** A built-in model: its name, input shape, one-line description and constructor. */
 export interface ModelInfo {
+  /** The registry key, e.g. 'mnist-cnn-teacher'. */
   name: string;
   /** One sample's shape, e.g. [1, 28, 28]. */
   inputShape: number[];
+  /** Its layers in one line, for listings. */
   description: string;
+  /** Builds a freshly initialized model. */
   build(opts?: ModelOptions): Module;
 }
 
 /** features → flatten → classifier, named like the PyTorch tutorial's DeepNN/LightNN. */
 export class FeaturesClassifier extends Module {
   constructor(
+    /** Convolutional feature extractor (state_dict prefix 'features'). */
     readonly features: Sequential,
+    /** Classifier applied to the flattened features (state_dict prefix 'classifier'). */
     readonly classifier: Sequential,
   ) {
     super();
@@ -49,6 +56,7 @@ export class FeaturesClassifier extends Module {
     const h = this.flat.call(f);
     return this.classifier.forward(h);
   }
+  /** The layers in run order (features.*, flatten, classifier.*), for summaries. */
   sequence(): [string, Module][] {
     return [...layerSequence(this.features, 'features'), ['flatten', this.flat], ...layerSequence(this.classifier, 'classifier')];
   }
@@ -79,6 +87,7 @@ function mnistCnn(filters: [number, number], dropout: number, firstPoolStride: n
   );
 }
 
+/** The built-in models by name (what `buildModel` and the CLI's `--model` accept). */
 export const MODELS: Record<string, ModelInfo> = {
   'mnist-cnn-teacher': {
     name: 'mnist-cnn-teacher',

@@ -30,7 +30,12 @@ export function notifyCall(m: Module, x: Tensor, y: Tensor): void {
   callObserver?.(m, x, y);
 }
 
+/**
+ * Base class of layers and models: subclasses register their parameters, buffers and child modules
+ * by name and implement `forward`.
+ */
 export abstract class Module {
+  /** Training mode (true, the default) or eval mode; set with `train()` / `eval()`. */
   training = true;
   private readonly params = new Map<string, Tensor | null>();
   private readonly buffers = new Map<string, Tensor | null>();
@@ -38,6 +43,7 @@ export abstract class Module {
   /** Names of this module's own parameters that are frozen (kept across weight loads). */
   private readonly frozen = new Set<string>();
 
+  /** Computes the module's output for input `x`; call `call()` when one tensor is expected. */
   abstract forward(x: Tensor): ModuleOutput;
 
   /** forward, checked to return a single tensor. */
@@ -55,6 +61,10 @@ export abstract class Module {
     return this.constructor.name;
   }
 
+  /**
+   * Registers (or replaces) a parameter under `name`: it must be float32, gets `requiresGrad` unless
+   * frozen, and is kept out of tidy scopes. `null` reserves the name (e.g. a layer without bias).
+   */
   protected registerParameter(name: string, t: Tensor | null): Tensor | null {
     if (t) {
       if (t.dtype !== 'float32') throw new Error(`kdgpu: parameter ${name} must be float32, got ${t.dtype}`);
@@ -65,12 +75,14 @@ export abstract class Module {
     return t;
   }
 
+  /** Registers (or replaces) a non-trainable state tensor (e.g. BatchNorm running stats); `null` reserves the name. */
   protected registerBuffer(name: string, t: Tensor | null): Tensor | null {
     if (t) keep(t);
     this.buffers.set(name, t);
     return t;
   }
 
+  /** Registers a child module; its parameters and buffers are named `<name>.<child name>`. Returns `m`. */
   protected registerModule<M extends Module>(name: string, m: M): M {
     this.children.set(name, m);
     return m;
@@ -112,6 +124,7 @@ export abstract class Module {
     if (self[name] === old) self[name] = m;
   }
 
+  /** Replaces a buffer's tensor (same name), disposing the old one. */
   setBuffer(name: string, t: Tensor): void {
     const old = this.buffers.get(name);
     if (old === undefined) throw new Error(`kdgpu: ${this.constructor.name} has no buffer '${name}'`);
@@ -131,6 +144,7 @@ export abstract class Module {
     return out;
   }
 
+  /** All parameters of this module and its descendants, with dotted state_dict names under `prefix`. */
   namedParameters(prefix = ''): [string, Tensor][] {
     const out: [string, Tensor][] = [];
     for (const [n, t] of this.params) if (t) out.push([prefix ? `${prefix}.${n}` : n, t]);
@@ -138,6 +152,7 @@ export abstract class Module {
     return out;
   }
 
+  /** All parameters of this module and its descendants (frozen ones included), in `namedParameters()` order. */
   parameters(): Tensor[] {
     return this.namedParameters().map(([, t]) => t);
   }
@@ -147,6 +162,7 @@ export abstract class Module {
     return this.parameters().filter((t) => t.requiresGrad);
   }
 
+  /** All buffers of this module and its descendants, with dotted state_dict names under `prefix`. */
   namedBuffers(prefix = ''): [string, Tensor][] {
     const out: [string, Tensor][] = [];
     for (const [n, t] of this.buffers) if (t) out.push([prefix ? `${prefix}.${n}` : n, t]);
@@ -190,11 +206,13 @@ export abstract class Module {
     }
   }
 
+  /** Sets training mode (default true) on this module and all descendants; returns this. */
   train(mode = true): this {
     for (const [, m] of this.namedModules()) m.training = mode;
     return this;
   }
 
+  /** Sets eval mode on this module and all descendants (same as `train(false)`); returns this. */
   eval(): this {
     return this.train(false);
   }

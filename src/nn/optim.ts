@@ -11,20 +11,29 @@ import { keep, tidy } from '../autograd/scope.js';
 import type { Tensor } from '../autograd/tensor.js';
 import { runAdam, runSgd } from '../kernels/optimizer.js';
 
+/** Options every optimizer takes. */
 export interface OptimizerOptions {
+  /** Learning rate (≥ 0). */
   lr: number;
   /** Clip gradients to this global L2 norm before the update (torch.nn.utils.clip_grad_norm_). */
   clipNorm?: number;
 }
 
+/**
+ * Base class of optimizers: holds the parameters, the learning rate and optional gradient clipping;
+ * `step()` clips and calls `update` for each parameter that has a gradient.
+ */
 export abstract class Optimizer {
+  /** Current learning rate; schedulers overwrite it. */
   lr: number;
   /** Number of completed steps. */
   stepCount = 0;
+  /** Global L2 norm gradients are clipped to, or undefined for no clipping. */
   protected readonly clipNorm: number | undefined;
   private one: Tensor | null = null;
 
   constructor(
+    /** The parameters updated, each requiring grad. */
     readonly params: Tensor[],
     opts: OptimizerOptions,
   ) {
@@ -58,6 +67,10 @@ export abstract class Optimizer {
     }
   }
 
+  /**
+   * Updates parameter `p` in place from its gradient `g` times `gradScale` (a one-element tensor:
+   * the clipping factor, or 1).
+   */
   protected abstract update(p: Tensor, g: Tensor, gradScale: Tensor): void;
 
   /** State tensors by name ("<param index>.<slot>"), for checkpoints. */
@@ -111,13 +124,19 @@ function stateLike(p: Tensor): Tensor {
   return keep(full(p.shape, 0));
 }
 
+/** SGD options (torch.optim.SGD's). */
 export interface SGDOptions extends OptimizerOptions {
+  /** Momentum factor (default 0: plain SGD). */
   momentum?: number;
+  /** Dampening of the momentum (default 0). */
   dampening?: number;
+  /** Nesterov momentum (default false; needs momentum > 0 and zero dampening). */
   nesterov?: boolean;
+  /** L2 penalty added to the gradient (default 0). */
   weightDecay?: number;
 }
 
+/** Stochastic gradient descent with optional momentum, Nesterov and weight decay, as torch.optim.SGD. */
 export class SGD extends Optimizer {
   private readonly momentum: number;
   private readonly dampening: number;
@@ -184,7 +203,9 @@ export class SGD extends Optimizer {
   }
 }
 
+/** Adam / AdamW options (torch.optim.Adam's, plus the Keras epsilon convention). */
 export interface AdamOptions extends OptimizerOptions {
+  /** Decay rates of the first and second moment averages, each in [0, 1) (default [0.9, 0.999]). */
   betas?: [number, number];
   /** Default 1e-8 (PyTorch); Keras uses 1e-7 with epsilonConvention 'keras'. */
   eps?: number;
@@ -194,10 +215,15 @@ export interface AdamOptions extends OptimizerOptions {
   epsilonConvention?: 'pytorch' | 'keras';
 }
 
+/** Adam (torch.optim.Adam), with L2 weight decay added to the gradient. */
 export class Adam extends Optimizer {
+  /** Decay rates of the first and second moment averages. */
   protected readonly betas: [number, number];
+  /** Term added to the denominator for numerical stability. */
   protected readonly eps: number;
+  /** L2 penalty (Adam) or decoupled decay rate (AdamW). */
   protected readonly weightDecay: number;
+  /** Whether weight decay is decoupled from the gradient (true in AdamW). */
   protected readonly decoupled: boolean = false;
   private readonly keras: boolean;
   private readonly state = new Map<Tensor, { m: Tensor; v: Tensor; step: number }>();
@@ -241,8 +267,18 @@ export class Adam extends Optimizer {
     );
   }
 
-  /** The state tensors of a parameter (for checkpoints). */
-  stateOf(p: Tensor): { m: Tensor; v: Tensor; step: number } | undefined {
+  /**
+   * The state of a parameter (for checkpoints), or undefined before its first update: `m` and `v`
+   * are the first and second moment averages, `step` its number of updates.
+   */
+  stateOf(p: Tensor): {
+    /** First moment (exp_avg). */
+    m: Tensor;
+    /** Second moment (exp_avg_sq). */
+    v: Tensor;
+    /** Number of updates of this parameter. */
+    step: number;
+  } | undefined {
     return this.state.get(p);
   }
 
@@ -292,12 +328,19 @@ export class AdamW extends Adam {
 
 // ---- learning-rate schedules (closed forms of torch.optim.lr_scheduler) ----------------------
 
+/** Base class of learning-rate schedules: `step()` sets the optimizer's lr to `lrAt(epoch)`. */
 export abstract class LRScheduler {
+  /** The optimizer's lr when the scheduler was created. */
   readonly baseLr: number;
+  /** Number of `step()` calls so far. */
   epoch = 0;
-  constructor(readonly optimizer: Optimizer) {
+  constructor(
+    /** The optimizer whose lr is set. */
+    readonly optimizer: Optimizer,
+  ) {
     this.baseLr = optimizer.lr;
   }
+  /** The learning rate after `epoch` steps. */
   protected abstract lrAt(epoch: number): number;
   /** Advances one epoch (or step, as you call it) and sets the optimizer's lr. */
   step(): void {
@@ -306,10 +349,13 @@ export abstract class LRScheduler {
   }
 }
 
+/** Multiplies the lr by `gamma` every `stepSize` epochs (torch.optim.lr_scheduler.StepLR). */
 export class StepLR extends LRScheduler {
   constructor(
     optimizer: Optimizer,
+    /** Epochs between decays (≥ 1). */
     readonly stepSize: number,
+    /** Multiplicative decay factor (default 0.1). */
     readonly gamma = 0.1,
   ) {
     super(optimizer);
@@ -320,10 +366,16 @@ export class StepLR extends LRScheduler {
   }
 }
 
+/**
+ * Cosine annealing from the base lr down to `etaMin` over `tMax` epochs, without restarts
+ * (torch.optim.lr_scheduler.CosineAnnealingLR's closed form).
+ */
 export class CosineAnnealingLR extends LRScheduler {
   constructor(
     optimizer: Optimizer,
+    /** Epochs of the half cosine period (≥ 1). */
     readonly tMax: number,
+    /** Minimum learning rate (default 0). */
     readonly etaMin = 0,
   ) {
     super(optimizer);

@@ -10,12 +10,17 @@
 import cliProgress from 'cli-progress';
 import type { EpochLog, LossInfo, StepInfo, TrainCallbacks } from './train.js';
 
+/** Where the bar is drawn: the part of a Node writable stream (process.stderr) that is used. */
 export interface ProgressStream {
+  /** Writes text as is. */
   write(text: string): unknown;
+  /** True for a terminal: a bar is drawn only then. */
   isTTY?: boolean;
+  /** Terminal width in characters (default 80), to size the bar. */
   columns?: number;
 }
 
+/** Options of `ProgressBar`. */
 export interface ProgressOptions {
   /** Where to draw (default process.stderr). */
   stream?: ProgressStream;
@@ -32,7 +37,9 @@ export interface ProgressOptions {
 const fmt = (v: number | undefined, digits: number) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(digits));
 const rate = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1));
 
+/** Training callbacks that draw a per-epoch progress bar (or print one line per epoch when not on a terminal). */
 export class ProgressBar implements TrainCallbacks {
+  /** Whether a bar is drawn (the stream is a terminal and `plain` is not set). */
   readonly tty: boolean;
   private readonly stream: ProgressStream;
   private bar: cliProgress.SingleBar | null = null;

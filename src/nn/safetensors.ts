@@ -5,19 +5,26 @@
  * file before any tensor is built, and errors name the file and the tensor.
  */
 
+/** The safetensors dtypes that can be read (floats become float32, integers int32). */
 export type SafeDType = 'F32' | 'I32' | 'F64' | 'I64' | 'F16' | 'BF16' | 'U8' | 'I8';
 
 const ELEM_BYTES: Record<SafeDType, number> = { F32: 4, I32: 4, F64: 8, I64: 8, F16: 2, BF16: 2, U8: 1, I8: 1 };
 
+/** One tensor of a safetensors file. */
 export interface SafeEntry {
+  /** The dtype stored in the file. */
   dtype: SafeDType;
+  /** The tensor's shape. */
   shape: number[];
   /** Values converted to float32 (floating dtypes) or int32 (integer dtypes). */
   data: Float32Array | Int32Array;
 }
 
+/** A parsed safetensors file. */
 export interface SafeFile {
+  /** Tensors by name, in header order. */
   tensors: Map<string, SafeEntry>;
+  /** The `__metadata__` strings (empty when absent). */
   metadata: Record<string, string>;
 }
 
@@ -33,6 +40,7 @@ function f16ToF32(h: number): number {
   return s * (1 + m / 1024) * 2 ** (e - 15);
 }
 
+/** Parses and validates safetensors bytes; `name` (e.g. the file name) prefixes every error. */
 export function parseSafetensors(bytes: Uint8Array, name: string): SafeFile {
   const fail = (msg: string): never => {
     throw new Error(`kdgpu: ${name}: ${msg}`);

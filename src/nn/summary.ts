@@ -12,23 +12,35 @@ import { AvgPool2d, Conv2d, GlobalAvgPool2d, MaxPool2d } from './conv-layers.js'
 import { Linear, Sequential } from './layers.js';
 import { observeCalls, type Module } from './module.js';
 
+/** One row of a model summary. */
 export interface LayerSummary {
+  /** The layer's dotted module path ('' when the model itself is the layer). */
   name: string;
+  /** The layer's class name, e.g. 'Conv2d'. */
   type: string;
+  /** The layer's `describe()`, e.g. "Linear(784 → 10)". */
   description: string;
   /** Output shape for one sample (batch dimension left out). */
   outputShape: number[];
+  /** Parameter elements of this layer. */
   params: number;
+  /** Multiply-accumulates for one sample. */
   macs: number;
   /** This layer's share of the profiler's total_float_ops. */
   floatOps: number;
 }
 
+/** What `summary` returns: per-layer rows and totals for one sample. */
 export interface ModelSummary {
+  /** One sample's shape (no batch dimension). */
   inputShape: number[];
+  /** One row per layer, in run (or call) order. */
   layers: LayerSummary[];
+  /** Total parameter elements. */
   params: number;
+  /** Parameter elements that are not frozen. */
   trainableParams: number;
+  /** Total multiply-accumulates for one sample. */
   macs: number;
   /** total_float_ops of the TensorFlow profiler. */
   floatOps: number;
@@ -38,9 +50,14 @@ export interface ModelSummary {
 
 /** Modules that run a fixed list of layers in order can be summarised layer by layer. */
 export interface LayerSequence {
+  /** The layers in run order, with their dotted names. */
   sequence(): [string, Module][];
 }
 
+/**
+ * A module's leaf layers in run order with dotted names under `prefix`: its `sequence()` if it has
+ * one, a Sequential's children (recursively), else the module itself.
+ */
 export function layerSequence(m: Module, prefix = ''): [string, Module][] {
   const seq = (m as unknown as Partial<LayerSequence>).sequence;
   if (typeof seq === 'function') return seq.call(m).map(([n, c]) => [prefix ? `${prefix}.${n}` : n, c] as [string, Module]);

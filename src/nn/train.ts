@@ -28,6 +28,7 @@ export type LossFn = (output: ModuleOutput, y: Tensor, x: Tensor, batch: Batch) 
 /** Mean cross-entropy on the model's logits (its output, or its `logits` entry). */
 export const crossEntropyLoss: LossFn = (output, y) => softmaxCrossEntropy(logitsOf(output), y);
 
+/** The logits in a model's output: the output itself, or its `logits` entry (an error if absent). */
 export function logitsOf(output: ModuleOutput): Tensor {
   if (typeof (output as Tensor).dispose === 'function') return output as Tensor;
   const named = output as Record<string, Tensor>;
@@ -35,14 +36,19 @@ export function logitsOf(output: ModuleOutput): Tensor {
   return named.logits;
 }
 
+/** Where training is, passed to `onStepEnd`. */
 export interface StepInfo {
+  /** Epoch number (1-based). */
   epoch: number;
   /** Step within the epoch (0-based). */
   step: number;
+  /** Batches per epoch. */
   stepsPerEpoch: number;
+  /** Step counted across epochs (0-based): (epoch − 1)·stepsPerEpoch + step. */
   globalStep: number;
 }
 
+/** A loss readback, passed to `onLoss`. */
 export interface LossInfo extends StepInfo {
   /** Mean loss over the steps since the previous report. */
   loss: number;
@@ -50,35 +56,56 @@ export interface LossInfo extends StepInfo {
   imagesPerSecond: number;
 }
 
+/** One epoch's record, passed to `onEpochEnd` and kept in `FitResult.history`. */
 export interface EpochLog {
+  /** Epoch number (1-based). */
   epoch: number;
+  /** Mean training loss over the epoch's steps. */
   loss: number;
+  /** Wall time of the epoch's training steps, in seconds (validation and checkpoint excluded). */
   seconds: number;
+  /** Training images per second over the epoch. */
   imagesPerSecond: number;
+  /** The optimizer's learning rate after the epoch (and the scheduler's step). */
   lr: number;
-  val?: ClassificationMetrics & { loss: number };
+  /** Metrics on `FitOptions.validation`, when given. */
+  val?: ClassificationMetrics & {
+    /** Mean cross-entropy. */
+    loss: number;
+  };
 }
 
+/** Hooks `fit` calls during training; every one is optional. */
 export interface TrainCallbacks {
+  /** Before an epoch's first step; `epoch` is 1-based. */
   onEpochStart?(epoch: number, stepsPerEpoch: number): void;
   /** After each step is recorded and submitted; carries no values (nothing is read back). */
   onStepEnd?(info: StepInfo): void;
   /** When a loss readback (every `logEvery` steps) arrives. */
   onLoss?(info: LossInfo): void;
+  /** After each epoch (its validation and checkpoint included); fit awaits a returned promise. */
   onEpochEnd?(log: EpochLog): void | Promise<void>;
 }
 
+/** Stop training when the validation metric stops improving (Keras's EarlyStopping). Needs `validation`. */
 export interface EarlyStopping {
   /** 'val_loss' (default, lower is better) or 'val_accuracy'. */
   monitor?: 'val_loss' | 'val_accuracy';
+  /** Epochs without improvement tolerated; the next one without improvement stops training. */
   patience: number;
+  /** Smallest change that counts as an improvement (default 0). */
   minDelta?: number;
 }
 
+/** Options of `fit`. */
 export interface FitOptions {
+  /** Updates the model's parameters after every batch. */
   optimizer: Optimizer;
+  /** Last epoch to train (epochs are 1-based; a resumed run continues up to it). */
   epochs: number;
+  /** Training loss (default `crossEntropyLoss`). */
   loss?: LossFn;
+  /** Stepped once at the end of every epoch. */
   scheduler?: LRScheduler;
   /** Evaluated after every epoch. */
   validation?: ArrayDataset;
@@ -86,14 +113,19 @@ export interface FitOptions {
   validationModel?: Module;
   /** Steps between loss readbacks for callbacks (0: only at epoch ends). Default 50. */
   logEvery?: number;
+  /** Progress hooks, called in order. */
   callbacks?: TrainCallbacks[];
+  /** Stop early on a validation plateau (needs `validation`). */
   earlyStopping?: EarlyStopping;
   /** Called after every epoch with a checkpoint (weights, optimizer, RNG and shuffle state). */
   checkpoint?: (bytes: Uint8Array, epoch: number) => void | Promise<void>;
   /** Continue from this checkpoint (as written by `checkpoint`). */
   resumeFrom?: Uint8Array;
   /** Set to stop after the current step (e.g. on Ctrl-C); a checkpoint is still written. */
-  signal?: { stopped: boolean };
+  signal?: {
+    /** True to stop. */
+    stopped: boolean;
+  };
   /**
    * Random augmentation of every training batch (images [N, C, H, W]) on the GPU; the draw depends
    * on (augment.seed, global step), so a resumed run augments as an uninterrupted one.
@@ -101,12 +133,18 @@ export interface FitOptions {
   augment?: AugmentOptions;
 }
 
+/** What `fit` returns. */
 export interface FitResult {
+  /** One log per epoch trained in this call. */
   history: EpochLog[];
   /** Why training ended. */
   stopReason: 'epochs' | 'early-stopping' | 'signal';
 }
 
+/**
+ * Trains `model` on the batches of `loader` for `opts.epochs` epochs (see the file comment for how
+ * a step runs), with optional validation, checkpoints, early stopping and resumption.
+ */
 export async function fit(model: Module, loader: GpuLoader, opts: FitOptions): Promise<FitResult> {
   const lossFn = opts.loss ?? crossEntropyLoss;
   const logEvery = opts.logEvery ?? 50;
@@ -114,7 +152,7 @@ export async function fit(model: Module, loader: GpuLoader, opts: FitOptions): P
   const history: EpochLog[] = [];
   let startEpoch = 1;
   if (opts.resumeFrom) startEpoch = restoreCheckpoint(opts.resumeFrom, model, opts.optimizer, loader, opts.scheduler) + 1;
-  const e = loader.x.engine;
+  const e = loader.engine;
   let best = Infinity;
   let bad = 0;
   let stopReason: FitResult['stopReason'] = 'epochs';
@@ -210,13 +248,25 @@ export async function fit(model: Module, loader: GpuLoader, opts: FitOptions): P
   return { history, stopReason };
 }
 
+/** Options of `evaluate`. */
 export interface EvaluateOptions {
+  /** Samples per forward pass (default 500). */
   batchSize?: number;
+  /** Number of classes (default: the dataset's `classes`, else inferred from the logits' width). */
   classes?: number;
 }
 
 /** Accuracy, per-class accuracy, macro F1 (ROC-AUC for two classes) and mean cross-entropy. */
-export async function evaluate(model: Module, data: ArrayDataset, opts: EvaluateOptions = {}): Promise<ClassificationMetrics & { loss: number }> {
+export async function evaluate(
+  model: Module,
+  data: ArrayDataset,
+  opts: EvaluateOptions = {},
+): Promise<
+  ClassificationMetrics & {
+    /** Mean cross-entropy of the logits, computed in float64. */
+    loss: number;
+  }
+> {
   const logits = await predict(model, data, opts.batchSize);
   const classes = opts.classes ?? data.classes ?? logits.length / data.count;
   const m = classificationMetrics(logits, data.y, classes);
