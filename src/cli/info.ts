@@ -2,7 +2,8 @@
  * `kdgpu info`: the WebGPU adapter kdgpu would use.
  *
  * JSON: { vendor, architecture, device, description, software (true for CPU implementations such
- * as SwiftShader), features: string[], limits: { maxBufferSize, … } (the device's key limits),
+ * as SwiftShader), kind ('hardware' | 'llvmpipe' | 'swiftshader' | 'software'), backend ('vulkan' |
+ * 'opengles'), reason (why this adapter: the choice and what was tried before), features: string[], limits: { maxBufferSize, … } (the device's key limits),
  * node (Node.js version) }
  */
 import { Command } from 'commander';
@@ -32,11 +33,13 @@ export default function infoCommand(): Command {
       const a = e.adapter;
       const lim = e.limits as unknown as Record<string, number>;
       const limits = Object.fromEntries(KEY_LIMITS.map((k) => [k, lim[k]]));
-      out.result({ vendor: a.vendor, architecture: a.architecture, device: a.device, description: a.description, software: a.software, features: a.features, limits, node: process.version });
+      out.result({ vendor: a.vendor, architecture: a.architecture, device: a.device, description: a.description, software: a.software, kind: a.kind, backend: a.backend, reason: a.reason, features: a.features, limits, node: process.version });
       const width = Math.max(...KEY_LIMITS.map((k) => k.length));
       out.say(
         [
-          `adapter       ${a.description || a.device || '(no description)'}${a.software ? '  [software: runs on the CPU]' : ''}`,
+          `adapter       ${a.kind === 'llvmpipe' || a.kind === 'swiftshader' ? `${a.kind}: ` : ''}${a.description || a.device || '(no description)'}${a.software ? '  [software: runs on the CPU]' : ''}`,
+          `backend       ${a.backend || '—'}`,
+          `why           ${a.reason || '—'}`,
           `vendor        ${a.vendor || '—'}`,
           `architecture  ${a.architecture || '—'}`,
           `device        ${a.device || '—'}`,

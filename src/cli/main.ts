@@ -26,7 +26,7 @@ export function program(): Command {
   const p = new Command('kdgpu')
     .description('WebGPU tensor engine and knowledge-distillation toolkit')
     .version(version(), '-V, --version')
-    .addOption(choiceOption('--adapter <choice>', 'GPU adapter: auto (hardware, else SwiftShader), hardware or swiftshader (env KDGPU_ADAPTER)', ADAPTER_CHOICES))
+    .addOption(choiceOption('--adapter <choice>', 'GPU adapter: auto (hardware, else llvmpipe, else SwiftShader), hardware, llvmpipe or swiftshader (env KDGPU_ADAPTER)', ADAPTER_CHOICES))
     .showSuggestionAfterError(true)
     .exitOverride(); // errors come back to run() as CommanderError instead of exiting there
   for (const make of Object.values(commands)) p.addCommand(make().exitOverride());

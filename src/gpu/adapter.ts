@@ -1,7 +1,19 @@
 /** What Node and browser device acquisition share: adapter description, limits, help text. */
 
-export type AdapterChoice = 'auto' | 'hardware' | 'swiftshader';
-export const ADAPTER_CHOICES: readonly AdapterChoice[] = ['auto', 'hardware', 'swiftshader'];
+/**
+ * Which adapter Node's `init()` takes: 'auto' (a hardware adapter, else llvmpipe, else
+ * SwiftShader), or only the one named. Env: KDGPU_ADAPTER.
+ */
+export type AdapterChoice = 'auto' | 'hardware' | 'llvmpipe' | 'swiftshader';
+/** Every AdapterChoice, in the order 'auto' tries them. */
+export const ADAPTER_CHOICES: readonly AdapterChoice[] = ['auto', 'hardware', 'llvmpipe', 'swiftshader'];
+
+/**
+ * What kind of implementation an adapter is: a GPU ('hardware'), Mesa's llvmpipe (through Dawn's
+ * OpenGL ES backend), SwiftShader (Vulkan), another CPU implementation ('software'), or a device
+ * the user passed in ('unknown').
+ */
+export type AdapterKind = 'hardware' | 'llvmpipe' | 'swiftshader' | 'software' | 'unknown';
 
 /** The GPU adapter an engine runs on, from GPUAdapterInfo (empty strings where it says nothing). */
 export interface AdapterDescription {
@@ -17,30 +29,50 @@ export interface AdapterDescription {
   software: boolean;
   /** The adapter's WebGPU features, sorted. */
   features: string[];
+  /** What kind of implementation it is. */
+  kind: AdapterKind;
+  /** Dawn's backend in Node ('vulkan', 'opengles'), 'browser' in a page, '' for a user device. */
+  backend: string;
+  /** Why this adapter was taken (the choice, and what was tried before it). */
+  reason: string;
 }
 
+/** Installation help appended to every "no adapter" error. */
 export const NO_ADAPTER_HELP = [
-  'To run kdgpu without a GPU on Debian or Ubuntu, install the Vulkan loader and SwiftShader',
-  '(which ships with Chromium):  sudo apt-get install -y libvulkan1 chromium',
+  'To run kdgpu without a GPU on Debian or Ubuntu, install Mesa\'s EGL and llvmpipe (the faster',
+  'CPU adapter) and/or the Vulkan loader and SwiftShader (which ships with Chromium):',
+  '  sudo apt-get install -y libegl-mesa0 libgl1-mesa-dri libvulkan1 chromium',
   'With a GPU, install its Vulkan driver (mesa-vulkan-drivers, or the NVIDIA driver) and libvulkan1.',
-  'KDGPU_ADAPTER=swiftshader|hardware forces one or the other.',
+  'KDGPU_ADAPTER=hardware|llvmpipe|swiftshader forces one of them.',
 ].join('\n');
 
-export function describeAdapter(adapter: GPUAdapter): AdapterDescription {
+/** The kind of adapter an adapter's own description names. */
+export function adapterKind(text: string, fallback: boolean): AdapterKind {
+  if (/llvmpipe/i.test(text)) return 'llvmpipe';
+  if (/swiftshader/i.test(text)) return 'swiftshader';
+  if (fallback || /lavapipe|warp|software/i.test(text)) return 'software';
+  return 'hardware';
+}
+
+/** Describes an adapter from its GPUAdapterInfo; `backend` and `reason` are the caller's to say. */
+export function describeAdapter(adapter: GPUAdapter, backend = '', reason = ''): AdapterDescription {
   const info = adapter.info ?? ({} as GPUAdapterInfo);
   const vendor = info.vendor ?? '';
   const architecture = info.architecture ?? '';
   const description = info.description ?? '';
   const fallback = Boolean((info as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter);
-  const software =
-    fallback || /swiftshader|llvmpipe|lavapipe|warp|software/i.test(`${vendor} ${architecture} ${description}`);
+  const device = info.device ?? '';
+  const kind = adapterKind(`${vendor} ${architecture} ${device} ${description}`, fallback);
   return {
     vendor,
     architecture,
-    device: info.device ?? '',
+    device,
     description,
-    software,
+    software: kind !== 'hardware',
     features: [...adapter.features].map(String).sort(),
+    kind,
+    backend,
+    reason,
   };
 }
 
@@ -55,7 +87,6 @@ export async function requestDeviceWithLimits(adapter: GPUAdapter): Promise<GPUD
     'maxComputeWorkgroupSizeX',
     'maxComputeWorkgroupSizeY',
     'maxComputeWorkgroupsPerDimension',
-    'maxDynamicUniformBuffersPerPipelineLayout',
   ] as const;
   const requiredLimits: Record<string, number> = {};
   for (const k of want) {

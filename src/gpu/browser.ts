@@ -23,5 +23,5 @@ export async function createBrowserDevice(): Promise<{
     throw new Error('kdgpu: the browser has WebGPU but offered no adapter (blocklisted GPU or WebGPU disabled).');
   }
   const device = await requestDeviceWithLimits(adapter);
-  return { device, adapter, description: describeAdapter(adapter) };
+  return { device, adapter, description: describeAdapter(adapter, 'browser', 'navigator.gpu.requestAdapter()') };
 }

@@ -8,7 +8,7 @@ import type { ProfileOptions } from './profiler.js';
 
 /** Options for `init`. */
 export interface InitOptions {
-  /** Node only: 'auto' (default), 'hardware' or 'swiftshader'. Env: KDGPU_ADAPTER. */
+  /** Node only: 'auto' (default: hardware, else llvmpipe, else SwiftShader), 'hardware', 'llvmpipe' or 'swiftshader'. Env: KDGPU_ADAPTER. */
   adapter?: AdapterChoice;
   /** Use this device instead of creating one. */
   device?: GPUDevice;
@@ -47,7 +47,7 @@ export async function init(opts: InitOptions = {}): Promise<Engine> {
     let profile: boolean | ProfileOptions | undefined = opts.profile;
     if (opts.device) {
       device = opts.device;
-      description = { vendor: '', architecture: '', device: '', description: 'user device', software: false, features: [] };
+      description = { vendor: '', architecture: '', device: '', description: 'user device', software: false, features: [...device.features].map(String).sort(), kind: 'unknown', backend: '', reason: 'the device passed to init()' };
     } else {
       if (!factory) throw new Error('kdgpu: no device factory; import kdgpu from its Node or browser entry point');
       const made = await factory(opts);

@@ -1,6 +1,8 @@
 /**
  * Node-only: gets a GPUDevice from Dawn (the `webgpu` npm package). With no hardware adapter it
- * falls back by itself to SwiftShader's Vulkan driver (shipped with Debian's Chromium).
+ * falls back by itself to Mesa's llvmpipe through Dawn's OpenGL ES backend (the faster CPU
+ * adapter: `bench/adapters.ts`), then to SwiftShader's Vulkan driver (shipped with Debian's
+ * Chromium).
  */
 import { existsSync, mkdirSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -78,7 +80,8 @@ async function loadDawn(): Promise<DawnModule> {
 }
 
 // Dawn instances are never let go: one collected by the GC while another is in use has been
-// seen to abort the process (std::system_error from a worker thread).
+// seen to abort the process (std::system_error from a worker thread, or a pthread mutex
+// assertion with the OpenGL ES backend).
 const instances: GPU[] = [];
 
 async function tryAdapter(flags: string[]): Promise<GPUAdapter | null> {
@@ -88,17 +91,40 @@ async function tryAdapter(flags: string[]): Promise<GPUAdapter | null> {
   return gpu.requestAdapter({ powerPreference: 'high-performance' });
 }
 
+/**
+ * An adapter from Dawn's OpenGL ES backend: Mesa's llvmpipe on a machine without a GPU (through
+ * EGL with no display: EGL_PLATFORM=surfaceless unless set). Only in WebGPU's compatibility mode;
+ * null when Mesa's EGL is missing.
+ */
+async function tryOpenGles(flags: string[]): Promise<GPUAdapter | null> {
+  if (!process.env.EGL_PLATFORM) process.env.EGL_PLATFORM = 'surfaceless';
+  const d = await loadDawn();
+  const gpu = d.create([...flags, 'backend=opengles']);
+  instances.push(gpu);
+  try {
+    return await gpu.requestAdapter({ featureLevel: 'compatibility', powerPreference: 'high-performance' });
+  } catch {
+    return null;
+  }
+}
+
 /** Options for `createNodeDevice`. */
 export interface NodeDeviceOptions {
-  /** 'auto' (hardware, else SwiftShader), 'hardware' or 'swiftshader'. Env: KDGPU_ADAPTER. */
+  /** 'auto' (hardware, else llvmpipe, else SwiftShader) or the one adapter to use. Env: KDGPU_ADAPTER. */
   adapter?: AdapterChoice;
   /** Dawn toggles/flags passed to `create()` (default: timestamp quantization off). */
   dawnFlags?: string[];
 }
 
+function label(a: AdapterDescription): string {
+  return a.description || a.device || a.vendor || 'an unnamed adapter';
+}
+
 /**
- * A GPUDevice from Dawn with the adapter's own limits: a hardware adapter, else SwiftShader's
- * Vulkan driver (unless the choice forbids it). Throws with installation help when neither works.
+ * A GPUDevice from Dawn with the adapter's own limits: a hardware adapter, else llvmpipe through
+ * Dawn's OpenGL ES backend, else SwiftShader's Vulkan driver (unless the choice names one). The
+ * description says which adapter it is and why it was taken. Throws with installation help when
+ * none works.
  */
 export async function createNodeDevice(
   opts: NodeDeviceOptions = {},
@@ -107,7 +133,7 @@ export async function createNodeDevice(
   device: GPUDevice;
   /** The adapter the device was requested from. */
   adapter: GPUAdapter;
-  /** What the adapter says about itself. */
+  /** What the adapter says about itself, its backend and why it was chosen. */
   description: AdapterDescription;
 }> {
   const fromEnv = opts.adapter === undefined && process.env.KDGPU_ADAPTER !== undefined && process.env.KDGPU_ADAPTER !== '';
@@ -117,42 +143,68 @@ export async function createNodeDevice(
       `kdgpu: unknown adapter choice '${choice}' (${fromEnv ? 'from the KDGPU_ADAPTER environment variable' : 'options.adapter'}); expected ${ADAPTER_CHOICES.join(', ')}`,
     );
   }
+  const how = choice === 'auto' ? 'auto' : `${fromEnv ? 'KDGPU_ADAPTER' : 'adapter'}=${choice}`;
   const flags = opts.dawnFlags ?? DEFAULT_DAWN_FLAGS;
   ensureRuntimeDir();
-  let adapter: GPUAdapter | null = null;
   const userIcd = process.env.VK_ICD_FILENAMES ?? process.env.VK_DRIVER_FILES;
-  let rejectedSoftware: AdapterDescription | null = null;
-  if (choice !== 'swiftshader') {
-    adapter = await tryAdapter(flags);
-    if (adapter && choice === 'hardware' && describeAdapter(adapter).software) {
-      // Forced hardware: a CPU implementation (lavapipe, llvmpipe) is not what was asked for.
-      rejectedSoftware = describeAdapter(adapter);
-      adapter = null;
+  const tried: string[] = [];
+  let found: { adapter: GPUAdapter; description: AdapterDescription } | null = null;
+  const take = (adapter: GPUAdapter, backend: string, why: string) => {
+    found = { adapter, description: describeAdapter(adapter, backend, `${how}: ${why}`) };
+  };
+
+  // 1. Dawn's default (Vulkan): a GPU, or whatever the user pointed the Vulkan loader at.
+  let vulkanSoftware: GPUAdapter | null = null;
+  if (choice === 'auto' || choice === 'hardware') {
+    const a = await tryAdapter(flags);
+    const d = a ? describeAdapter(a) : null;
+    if (a && d && !d.software) take(a, 'vulkan', 'a hardware adapter (Vulkan)');
+    else if (a && d && userIcd && choice === 'auto') take(a, 'vulkan', `the Vulkan driver that VK_ICD_FILENAMES/VK_DRIVER_FILES name (${label(d)})`);
+    else {
+      if (a && d) vulkanSoftware = a;
+      tried.push(a && d ? `Vulkan gave only a software adapter (${label(d)})` : 'no Vulkan adapter');
     }
   }
-  // Fall back to SwiftShader unless the user pointed the Vulkan loader somewhere themselves.
+  // 2. Dawn's OpenGL ES backend: llvmpipe (or a GPU through EGL).
+  if (!found && (choice === 'auto' || choice === 'llvmpipe' || choice === 'hardware')) {
+    const a = await tryOpenGles(flags);
+    const d = a ? describeAdapter(a) : null;
+    if (a && d && (choice === 'auto' || d.kind === choice)) {
+      take(a, 'opengles', `${tried.length ? `${tried.join('; ')}; ` : ''}${d.kind === 'llvmpipe' ? "llvmpipe through Dawn's OpenGL ES backend" : `${label(d)} through Dawn's OpenGL ES backend`}`);
+    } else {
+      tried.push(a && d ? `OpenGL ES gave ${label(d)}` : "no OpenGL ES adapter (Mesa's EGL: libegl-mesa0, libgl1-mesa-dri)");
+    }
+  }
+  // 3. SwiftShader's Vulkan driver, unless the user pointed the Vulkan loader somewhere themselves.
   let triedIcd: string | undefined;
-  if (!adapter && choice !== 'hardware' && (!userIcd || choice === 'swiftshader')) {
+  if (!found && vulkanSoftware && choice === 'auto' && describeAdapter(vulkanSoftware).kind === 'swiftshader') {
+    take(vulkanSoftware, 'vulkan', `${tried.join('; ')}; SwiftShader (Vulkan)`);
+  }
+  if (!found && (choice === 'auto' || choice === 'swiftshader') && (!userIcd || choice === 'swiftshader')) {
     const icd = findSwiftShaderIcd();
     if (icd) {
       triedIcd = icd;
       // The Vulkan loader reads these when Dawn creates its next instance.
       process.env.VK_ICD_FILENAMES = icd;
       process.env.VK_DRIVER_FILES = icd;
-      adapter = await tryAdapter(flags);
+      const a = await tryAdapter(flags);
+      if (a) take(a, 'vulkan', `${tried.length ? `${tried.join('; ')}; ` : ''}SwiftShader (${icd})`);
     }
   }
-  if (!adapter) {
+  if (!found) {
     const why =
       choice === 'hardware'
-        ? `no hardware WebGPU adapter was found (KDGPU_ADAPTER=hardware)${rejectedSoftware ? `; the only adapter, '${rejectedSoftware.description || rejectedSoftware.device || rejectedSoftware.vendor}', is a software one` : ''}.`
-        : choice === 'swiftshader' && !findSwiftShaderIcd()
-          ? `SwiftShader's Vulkan driver was not found (looked at ${SWIFTSHADER_ICD_PATHS.join(', ')}; set KDGPU_SWIFTSHADER_ICD to its .json).`
-          : triedIcd
-            ? `no WebGPU adapter could be created, not even with SwiftShader's Vulkan driver (${triedIcd}; is the Vulkan loader libvulkan1 installed, and the library the .json names?).`
-            : 'no WebGPU adapter could be created.';
+        ? `no hardware WebGPU adapter was found (${how}; ${tried.join('; ')}).`
+        : choice === 'llvmpipe'
+          ? `llvmpipe could not be opened through Dawn's OpenGL ES backend (${tried.join('; ')}; it needs Mesa's EGL and llvmpipe: libegl-mesa0 libgl1-mesa-dri).`
+          : choice === 'swiftshader' && !findSwiftShaderIcd()
+            ? `SwiftShader's Vulkan driver was not found (looked at ${SWIFTSHADER_ICD_PATHS.join(', ')}; set KDGPU_SWIFTSHADER_ICD to its .json).`
+            : triedIcd
+              ? `no WebGPU adapter could be created, not even with SwiftShader's Vulkan driver (${triedIcd}; is the Vulkan loader libvulkan1 installed, and the library the .json names?${tried.length ? `; before it: ${tried.join('; ')}` : ''}).`
+              : `no WebGPU adapter could be created${tried.length ? ` (${tried.join('; ')})` : ''}.`;
     throw new Error(`kdgpu: ${why}\n${NO_ADAPTER_HELP}`);
   }
+  const { adapter, description } = found as { adapter: GPUAdapter; description: AdapterDescription };
   const device = await requestDeviceWithLimits(adapter);
-  return { device, adapter, description: describeAdapter(adapter) };
+  return { device, adapter, description };
 }
