@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { ownStderrLines } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../bin/kdgpu.mjs', import.meta.url));
 
@@ -26,13 +27,7 @@ function kdgpu(...args: string[]): Promise<Run> {
   return new Promise((done) => child.on('close', (code) => done({ code, stdout, stderr })));
 }
 
-/** Our own stderr lines, without Dawn's adapter-probe warning (see test/cli.test.ts). */
-function ownLines(stderr: string): string[] {
-  return stderr
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .filter((l) => !/^Warning: Vulkan |^ - While initializing adapter|^\s+at \w+ \(.*\.(cpp|h|mm):\d+\)$/.test(l));
-}
+const ownLines = ownStderrLines;
 
 function expectCleanError(r: Run, pattern: RegExp): void {
   const lines = ownLines(r.stderr);

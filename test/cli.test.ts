@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { PNG } from 'pngjs';
+import { ownStderrLines } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../bin/kdgpu.mjs', import.meta.url));
 
@@ -33,16 +34,7 @@ function finish(child: ChildProcess): Promise<Run> {
 
 const kdgpu = (...args: string[]) => finish(start(args));
 
-/**
- * Our own stderr lines: without Dawn's adapter-probe warning (printed by its native code when it
- * looks at, and skips, Mesa's lavapipe driver), which ends in a C++ "at Function (file.cpp:N)".
- */
-function ownLines(stderr: string): string[] {
-  return stderr
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .filter((l) => !/^Warning: Vulkan |^ - While initializing adapter|^\s+at \w+ \(.*\.(cpp|h|mm):\d+\)$/.test(l));
-}
+const ownLines = ownStderrLines;
 
 /** A user error: non-zero exit, a short message, no JavaScript stack. */
 function expectCleanError(r: Run, pattern: RegExp, maxLines = 1): void {

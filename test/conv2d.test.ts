@@ -203,7 +203,9 @@ describe('conv2d', function () {
     }
   });
 
-  describe('subgroup sharing of loads (forward, input and weight gradients)', () => {
+  describe('subgroup sharing of loads (forward, input and weight gradients) [needs subgroups]', () => {
+    // Run where the adapter has subgroups (`npm run test:swiftshader`); elsewhere both paths would be plain.
+    before(() => expect(kd.engine().subgroups, 'this adapter has no subgroups').to.equal(true));
     // On a device with subgroups (SwiftShader here) every test above runs the forward and
     // input-gradient kernels with their weight loads shared across a subgroup. The plain kernels
     // do the same arithmetic in the same order, so the two must agree bit for bit; this also keeps

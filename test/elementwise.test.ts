@@ -357,8 +357,14 @@ describe('elementwise ops', () => {
       const A = [0, 0, 0, -0, -0, 2, 2, -2, -2, -2, 1, 1, -1, -1, Infinity, Infinity, -Infinity, -Infinity, NaN, NaN, 0.5, 0.5, 3, -3, 0, -8];
       const B = [0, 2, -2, 3, -3, Infinity, -Infinity, 3, 2, 0.5, NaN, Infinity, Infinity, 3, 2, -2, 3, 2, 0, 1, Infinity, -Infinity, NaN, 4, 0.5, 1 / 3];
       const got = await kd.pow(kd.tensor(A), kd.tensor(B)).data();
-      const want = A.map((a, i) => powRef(a, Math.fround(B[i])));
-      expect(Array.from(got)).to.deep.equal(want.map((v) => Math.fround(v)));
+      const want = A.map((a, i) => Math.fround(powRef(a, Math.fround(B[i]))));
+      // The conventions (0, ±∞, NaN, ±1, signed zeros) exactly; an ordinary power like (−3)^4
+      // within the few ulp kd_pow promises (llvmpipe's compiler may fuse its polynomials).
+      const ordinary = (v: number) => Number.isFinite(v) && v !== 0 && Math.abs(v) !== 1;
+      expect(Array.from(got).map((g, i) => (ordinary(want[i]) ? want[i] : g))).to.deep.equal(want);
+      A.forEach((_, i) => {
+        if (ordinary(want[i])) expect(Math.abs(got[i] - want[i]), `${A[i]}^${B[i]}: ${got[i]} vs ${want[i]}`).to.be.at.most(4 * 2 ** -23 * Math.abs(want[i]));
+      });
       // gradients at the conventions' points: ∂/∂a at b = 0 is 0 (also at a = 0); ∂/∂b at a = 0, b ≥ 0 is 0
       const a = kd.tensor([0, 0, 2, 0], undefined, { requiresGrad: true });
       const b = kd.tensor([0, 2, 0, 0.5], undefined, { requiresGrad: true });

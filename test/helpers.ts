@@ -105,3 +105,15 @@ export function assertWithinScale(got: ArrayLike<number>, ref: ArrayLike<number>
 
 /** Elementwise |a|, as float64 (scales for assertWithinScale). */
 export const absArr = (a: ArrayLike<number>) => Float64Array.from(a, Math.abs);
+
+/**
+ * The stderr lines that are ours: without the notes Dawn's native code prints while it opens
+ * adapters (its Vulkan probe skipping Mesa's lavapipe, ending in a C++ "at Function (file.cpp:N)",
+ * and the OpenGL ES backend's "… artificially reduced …" limits).
+ */
+export function ownStderrLines(stderr: string): string[] {
+  return stderr
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .filter((l) => !/^Warning: Vulkan |^Warning: \w+ artificially reduced from \d+ to \d+|^ - While initializing adapter|^\s+at \w+ \(.*\.(cpp|h|mm):\d+\)$/.test(l));
+}

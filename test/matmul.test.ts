@@ -437,7 +437,8 @@ describe('matmul', () => {
       ['tiled 8×8, 16×8 workgroup (GPU plan)', { kind: 'tiled', tile: TILE_GPU }, shapes.slice(0, 2)],
     ];
     for (const [name, plan, planShapes] of plans) {
-      it(`${name}: operand layouts, batch broadcasting, bias, ReLU`, async () => {
+      // Subgroup kernels run where the adapter has subgroups: `npm run test:swiftshader`.
+      it(`${name}: operand layouts, batch broadcasting, bias, ReLU${name.includes('subgroup') ? ' [needs subgroups]' : ''}`, async () => {
         let seed = 500;
         for (const [M, N, K] of planShapes) {
           for (const [tA, tB] of COMBOS) {
@@ -460,7 +461,7 @@ describe('matmul', () => {
       }
     });
 
-    it('tiled 16×32 subgroup (the large tile on SwiftShader): every layout, ragged tiles, a batch', async () => {
+    it('tiled 16×32 subgroup (the large tile on SwiftShader): every layout, ragged tiles, a batch [needs subgroups]', async () => {
       // 37×70×45: scalar loads (n1·t1, t1·n1) and a K tail; 68×36×44: vec4 loads (n4·n4, t4·t4);
       // so every load path of either operand. Both leave whole lanes (rows past M) and columns
       // past N idle, and those lanes must still take part in the broadcasts. (Each large kernel

@@ -14,7 +14,9 @@ import { fileURLToPath } from 'node:url';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const FIXTURES = join(ROOT, 'test', 'fixtures');
 const EXIT_LIMIT_MS = 60_000;
-const INSTALL = 'apt-get install -y libvulkan1 chromium';
+const INSTALL = 'apt-get install -y libegl-mesa0 libgl1-mesa-dri libvulkan1 chromium';
+/** Points libglvnd at no EGL vendor: Dawn's OpenGL ES backend then finds no adapter, as without Mesa. */
+const NO_EGL = { __EGL_VENDOR_LIBRARY_DIRS: '/nonexistent-kdgpu-egl-vendors' };
 
 interface ChildResult {
   code: number | null;
@@ -27,7 +29,7 @@ interface ChildResult {
 /** Runs a fixture; fails (and kills the child) if it has not exited by itself within the limit. */
 function runFixture(script: string, args: string[] = [], env: Record<string, string | undefined> = {}): Promise<ChildResult> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of ['KDGPU_ADAPTER', 'KDGPU_SWIFTSHADER_ICD']) delete childEnv[k];
+  for (const k of ['KDGPU_ADAPTER', 'KDGPU_SWIFTSHADER_ICD', 'KDGPU_PROFILE', '__EGL_VENDOR_LIBRARY_DIRS']) delete childEnv[k];
   for (const [k, v] of Object.entries(env)) {
     if (v === undefined) delete childEnv[k];
     else childEnv[k] = v;
@@ -80,6 +82,9 @@ function expectCleanExit(r: ChildResult): void {
 interface InitOutcome {
   ok: boolean;
   software?: boolean;
+  kind?: string;
+  backend?: string;
+  reason?: string;
   message?: string;
   isError?: boolean;
   name?: string;
@@ -159,12 +164,67 @@ describe('process lifecycle', function () {
     expect(fromEnv.isError).to.equal(true);
     expect(fromEnv.message).to.contain("'gpu-please'");
     expect(fromEnv.message).to.contain('KDGPU_ADAPTER');
-    expect(fromEnv.message).to.match(/auto, hardware, swiftshader/);
+    expect(fromEnv.message).to.match(/auto, hardware, llvmpipe, swiftshader/);
 
     const fromOption = await initOutcome({}, ['vulkan']);
     expect(fromOption.ok).to.equal(false);
     expect(fromOption.message).to.contain("'vulkan'");
-    expect(fromOption.message).to.match(/auto, hardware, swiftshader/);
+    expect(fromOption.message).to.match(/auto, hardware, llvmpipe, swiftshader/);
+  });
+
+  for (const adapter of ['llvmpipe', 'swiftshader']) {
+    it(`a process that used ${adapter} exits by itself, also with live tensors and unsubmitted work`, async () => {
+      for (const mode of ['clean', 'pending']) {
+        const r = await runFixture('gpu-exit.ts', [mode], { KDGPU_ADAPTER: adapter });
+        expectCleanExit(r);
+        expect((tagged(r, 'RESULT') as { loss: number }).loss).to.equal(14);
+      }
+    });
+  }
+
+  it('auto takes a hardware adapter or llvmpipe (here: Mesa is installed) and says why', async () => {
+    const o = await initOutcome({});
+    expect(o.ok, JSON.stringify(o)).to.equal(true);
+    expect(['hardware', 'llvmpipe']).to.include(o.kind);
+    if (o.kind === 'llvmpipe') {
+      expect(o.backend).to.equal('opengles');
+      expect(o.software).to.equal(true);
+      expect(o.reason).to.match(/^auto: .*llvmpipe through Dawn's OpenGL ES backend$/);
+    }
+  });
+
+  it("auto without Mesa's EGL goes on to SwiftShader quietly, and says what it tried", async () => {
+    const r = await runFixture('init-error.ts', [], NO_EGL);
+    expectCleanExit(r);
+    const o = tagged(r, 'INIT-OK') as InitOutcome;
+    if (o.kind === 'hardware') return; // a machine with a GPU never gets that far
+    expect(o.kind).to.equal('swiftshader');
+    expect(o.backend).to.equal('vulkan');
+    expect(o.reason).to.match(/no OpenGL ES adapter .*SwiftShader/);
+    expect(r.stderr).to.not.match(/error|EGL/i);
+  });
+
+  it("KDGPU_ADAPTER=llvmpipe without Mesa's EGL: rejects, naming what to install", async () => {
+    const o = await initOutcome({ KDGPU_ADAPTER: 'llvmpipe', ...NO_EGL });
+    expect(o.ok, JSON.stringify(o)).to.equal(false);
+    expect(o.isError).to.equal(true);
+    expect(o.message).to.contain("llvmpipe could not be opened through Dawn's OpenGL ES backend");
+    expect(o.message).to.contain('libegl-mesa0 libgl1-mesa-dri');
+  });
+
+  it('profiling on llvmpipe (no timestamp-query): a clear error that says where profiling works', async () => {
+    const o = await initOutcome({ KDGPU_ADAPTER: 'llvmpipe', KDGPU_PROFILE: '1' });
+    expect(o.ok, JSON.stringify(o)).to.equal(false);
+    expect(o.message).to.contain("'timestamp-query', which llvmpipe (Dawn's OpenGL ES backend) does not offer");
+    expect(o.message).to.contain('KDGPU_ADAPTER=swiftshader');
+  });
+
+  it('KDGPU_ADAPTER=llvmpipe works and reports llvmpipe', async () => {
+    const o = await initOutcome({ KDGPU_ADAPTER: 'llvmpipe' });
+    expect(o.ok, JSON.stringify(o)).to.equal(true);
+    expect(o.kind).to.equal('llvmpipe');
+    expect(o.reason).to.equal("KDGPU_ADAPTER=llvmpipe: llvmpipe through Dawn's OpenGL ES backend");
+    expect((o as { check?: number }).check).to.equal(12);
   });
 
   it('KDGPU_ADAPTER=swiftshader (the default ICD search) works and reports a software adapter', async () => {

@@ -71,7 +71,8 @@ function byName(r: ProfileReport): Map<string, ProfileReport['kernels'][number]>
   return new Map(r.kernels.map((k) => [k.name, k]));
 }
 
-describe('profiling', function () {
+// Timestamps: run where the adapter has them (`npm run test:swiftshader`; llvmpipe has none).
+describe('profiling [needs timestamps]', function () {
   this.timeout(300_000);
   let e: Engine;
   before(async () => {

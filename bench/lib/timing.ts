@@ -39,8 +39,9 @@ export function randLabels(n: number, seed = 7, classes = 10): Int32Array {
   return Int32Array.from({ length: n }, () => Math.floor(r.next() * classes));
 }
 
-/** Adapter name as a file-name slug, e.g. "swiftshader". */
-export function adapterSlug(a: { architecture?: string; description?: string }): string {
+/** Adapter name as a file-name slug, e.g. "swiftshader" or "llvmpipe". */
+export function adapterSlug(a: { architecture?: string; description?: string; kind?: string }): string {
+  if (a.kind === 'llvmpipe' || a.kind === 'swiftshader') return a.kind;
   return (a.architecture || a.description || 'unknown').replace(/[^a-z0-9]+/gi, '-').toLowerCase();
 }
 

@@ -626,6 +626,11 @@ export class Engine {
    */
   startProfile(options: ProfileOptions = {}): void {
     this.checkAlive();
+    if (!this.device.features.has('timestamp-query') && this.adapter.kind === 'llvmpipe') {
+      throw new Error(
+        "kdgpu: profiling needs the WebGPU feature 'timestamp-query', which llvmpipe (Dawn's OpenGL ES backend) does not offer; profile on SwiftShader (KDGPU_ADAPTER=swiftshader) or on a GPU",
+      );
+    }
     if (this.profiler) this.profiler.restart(options);
     else this.profiler = new Profiler(this.device, options);
   }

@@ -83,6 +83,8 @@ async function loadDawn(): Promise<DawnModule> {
 // seen to abort the process (std::system_error from a worker thread, or a pthread mutex
 // assertion with the OpenGL ES backend).
 const instances: GPU[] = [];
+/** The SwiftShader ICD this module pointed the Vulkan loader at (not a choice of the user's). */
+let icdWeSet: string | undefined;
 
 async function tryAdapter(flags: string[]): Promise<GPUAdapter | null> {
   const d = await loadDawn();
@@ -146,7 +148,8 @@ export async function createNodeDevice(
   const how = choice === 'auto' ? 'auto' : `${fromEnv ? 'KDGPU_ADAPTER' : 'adapter'}=${choice}`;
   const flags = opts.dawnFlags ?? DEFAULT_DAWN_FLAGS;
   ensureRuntimeDir();
-  const userIcd = process.env.VK_ICD_FILENAMES ?? process.env.VK_DRIVER_FILES;
+  const envIcd = process.env.VK_ICD_FILENAMES ?? process.env.VK_DRIVER_FILES;
+  const userIcd = envIcd !== undefined && envIcd !== icdWeSet ? envIcd : undefined;
   const tried: string[] = [];
   let found: { adapter: GPUAdapter; description: AdapterDescription } | null = null;
   const take = (adapter: GPUAdapter, backend: string, why: string) => {
@@ -187,6 +190,7 @@ export async function createNodeDevice(
       // The Vulkan loader reads these when Dawn creates its next instance.
       process.env.VK_ICD_FILENAMES = icd;
       process.env.VK_DRIVER_FILES = icd;
+      icdWeSet = icd;
       const a = await tryAdapter(flags);
       if (a) take(a, 'vulkan', `${tried.length ? `${tried.join('; ')}; ` : ''}SwiftShader (${icd})`);
     }

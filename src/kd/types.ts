@@ -44,6 +44,23 @@ export interface RunRecord {
   test: TestMetrics;
   /** Wall-clock seconds of the whole run. */
   seconds: number;
+  /** The adapter the run trained on, and why it was chosen (the workflows fill it from `engine().adapter`). */
+  adapter?: RunAdapter;
+}
+
+/** The RunAdapter of an engine's adapter description. */
+export function runAdapter(a: { kind: string; description: string; device: string; reason: string }): RunAdapter {
+  return { kind: a.kind, description: a.description || a.device, reason: a.reason };
+}
+
+/** Which adapter a run used: enough to tell a GPU figure from a CPU one. */
+export interface RunAdapter {
+  /** 'hardware', 'llvmpipe', 'swiftshader', 'software' or 'unknown'. */
+  kind: string;
+  /** The adapter's own description (or device name). */
+  description: string;
+  /** Why it was taken (e.g. "auto: no Vulkan adapter; llvmpipe through Dawn's OpenGL ES backend"). */
+  reason: string;
 }
 
 /** The TestMetrics part of a model's ClassificationMetrics (the binary-only fields when present). */

@@ -22,7 +22,7 @@ import { defaultTeacherCache, type TeacherCache } from './cache.js';
 import { hashDataset, hashWeights } from './hash.js';
 import { cosineHiddenLoss, hintMseLoss, kdLoss, kdWeights, teacherLogProbs, type KdLossOptions } from './losses.js';
 import { asTeacher, Teacher } from './teacher.js';
-import { testMetricsOf, type ConfigValue, type RunRecord } from './types.js';
+import { runAdapter, testMetricsOf, type ConfigValue, type RunRecord } from './types.js';
 
 /** Built-in optimizers, with PyTorch's default hyperparameters apart from the learning rate. */
 export type OptimizerName = 'adam' | 'adamw' | 'sgd';
@@ -122,6 +122,7 @@ export async function runTraining(
       history,
       test: testMetricsOf(test),
       seconds: (performance.now() - t0) / 1000,
+      adapter: runAdapter(loader.engine.adapter),
     };
   } finally {
     optimizer.dispose();
