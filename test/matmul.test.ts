@@ -487,6 +487,9 @@ describe('matmul', () => {
       expect(planMatmul(256, 784, 784, true, false)).to.deep.equal({ kind: 'tiled', tile: TILE_LARGE });
       expect(planMatmul(256, 784, 784, false, true)).to.deep.equal({ kind: 'tiled', tile: TILE_GPU });
       expect(planMatmul(4, 784, 784, true, true)).to.deep.equal({ kind: 'tiled', tile: TILE_THIN });
+      // llvmpipe: the 8×8 tile at every size (thin products keep the 4×8 one).
+      expect(planMatmul(1024, 1024, 1024, true, false, true)).to.deep.equal({ kind: 'tiled', tile: TILE_SMALL });
+      expect(planMatmul(4, 784, 784, true, false, true)).to.deep.equal({ kind: 'tiled', tile: TILE_THIN });
     });
   });
 

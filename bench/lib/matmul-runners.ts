@@ -18,7 +18,7 @@ export function matmulFlops(M: number, K: number, N: number): number {
 
 /** The kernel kdgpu picks for this shape, e.g. "tiled 64×64 ab". */
 export function kdMatmulKernel(engine: kd.Engine, M: number, K: number, N: number): string {
-  const plan = planMatmul(M, K, N, engine.adapter.software, engine.subgroups);
+  const plan = planMatmul(M, K, N, engine.adapter.software, engine.subgroups, engine.adapter.kind === 'llvmpipe');
   return plan.kind === 'tiled'
     ? `tiled ${plan.tile.tm}×${4 * plan.tile.tn4}${plan.tile.sg ? ' subgroup' : ''} ${operandModes(M, K, N, false, false).join('')}`
     : 'general';

@@ -147,8 +147,10 @@ export function runConv2dGradWeightGemm(engine: Engine, x: PooledBuffer, dy: Poo
   const CKK = g.C * g.KH * g.KW;
   const Kc = nb * P;
   const len = g.O * CKK;
-  // 64 output channels fill the large tile's 4 × 16 rows; fewer would leave most lanes idle.
-  const mm: MatmulPlan = g.O >= 48 ? { kind: 'tiled', tile: engine.subgroups ? TILE_LARGE_SG : TILE_LARGE } : planMatmul(g.O, CKK, Kc, engine.adapter.software, engine.subgroups);
+  // 64 output channels fill the large tile's 4 × 16 rows; fewer would leave most lanes idle
+  // (llvmpipe: the 8×8 tile, as planMatmul says).
+  const llvmpipe = engine.adapter.kind === 'llvmpipe';
+  const mm: MatmulPlan = g.O >= 48 && !llvmpipe ? { kind: 'tiled', tile: engine.subgroups ? TILE_LARGE_SG : TILE_LARGE } : planMatmul(g.O, CKK, Kc, engine.adapter.software, engine.subgroups, llvmpipe);
   const im2col = kernel(`conv2d.im2col.k${g.KH}x${g.KW}`, () => IM2COL_SRC(g.KH, g.KW));
   const regroup = kernel('conv2d.regroupDy', () => REGROUP_SRC);
   let out: PooledBuffer | undefined;

@@ -405,11 +405,14 @@ export const TILE_GPU: MatmulTile = { tm: 8, tn4: 2, wx: 16, wy: 8 };
 /**
  * Which kernel runMatmul uses for a product of this shape; `software` says whether the adapter is
  * a CPU implementation such as SwiftShader (the tiles above were measured there), `subgroups`
- * whether the device has subgroup operations.
+ * whether the device has subgroup operations, `llvmpipe` whether it is Mesa's llvmpipe, where the
+ * 8×8 tile beats the 16×32 one at every size measured (`npx tsx bench/matmul-plans.ts`: its
+ * compiler keeps each invocation's loads cheap, so the smaller tile's extra loads cost little).
  */
-export function planMatmul(M: number, N: number, K: number, software = true, subgroups = false): MatmulPlan {
+export function planMatmul(M: number, N: number, K: number, software = true, subgroups = false, llvmpipe = false): MatmulPlan {
   if (M < 8) return { kind: 'tiled', tile: TILE_THIN };
   if (!software) return { kind: 'tiled', tile: TILE_GPU };
+  if (llvmpipe) return { kind: 'tiled', tile: TILE_SMALL };
   // The large tile takes a second or two to compile on SwiftShader; from ~256³ on it pays.
   if (M >= 128 && N >= 128 && M * N * K >= 2 ** 24) return { kind: 'tiled', tile: subgroups ? TILE_LARGE_SG : TILE_LARGE };
   // A subgroup tile spans 4·tm rows: below that whole lanes would compute clamped copies of the
@@ -458,7 +461,7 @@ export function runMatmul(
   if (batch * M * N === 0) return out;
   const maxZ = engine.limits.maxComputeWorkgroupsPerDimension;
   if (batch > maxZ) throw new Error(`kdgpu: matmul: batch of ${batch} matrices exceeds ${maxZ}`);
-  const chosen = plan ?? planMatmul(M, N, K, engine.adapter.software, engine.subgroups);
+  const chosen = plan ?? planMatmul(M, N, K, engine.adapter.software, engine.subgroups, engine.adapter.kind === 'llvmpipe');
   if (chosen.kind === 'tiled' && chosen.tile.sg && !engine.subgroups) {
     throw new Error('kdgpu: matmul: a subgroup tile was asked for, but the device has no subgroups feature');
   }
