@@ -4,7 +4,7 @@
  * adapter: `bench/adapters.ts`), then to SwiftShader's Vulkan driver (shipped with Debian's
  * Chromium).
  */
-import { existsSync, mkdirSync, chmodSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AdapterChoice, AdapterDescription } from './adapter.js';
@@ -94,11 +94,26 @@ async function tryAdapter(flags: string[]): Promise<GPUAdapter | null> {
 }
 
 /**
+ * Whether libglvnd (Debian's and Ubuntu's EGL dispatcher) has an EGL vendor to load, such as
+ * Mesa's 50_mesa.json (package libegl-mesa0). Where none of its folders exists the system may
+ * have a plain libEGL, so the answer is yes and Dawn finds out.
+ */
+function eglVendorsPresent(): boolean {
+  if (process.env.__EGL_VENDOR_LIBRARY_FILENAMES) return true;
+  const fromEnv = process.env.__EGL_VENDOR_LIBRARY_DIRS;
+  const dirs = fromEnv ? fromEnv.split(':') : ['/etc/glvnd/egl_vendor.d', '/usr/share/glvnd/egl_vendor.d'];
+  const existing = dirs.filter((d) => existsSync(d));
+  if (!fromEnv && existing.length === 0) return true;
+  return existing.some((d) => readdirSync(d).some((f) => f.endsWith('.json')));
+}
+
+/**
  * An adapter from Dawn's OpenGL ES backend: Mesa's llvmpipe on a machine without a GPU (through
  * EGL with no display: EGL_PLATFORM=surfaceless unless set). Only in WebGPU's compatibility mode;
  * null when Mesa's EGL is missing.
  */
 async function tryOpenGles(flags: string[]): Promise<GPUAdapter | null> {
+  if (!eglVendorsPresent()) return null; // spares the user Dawn's EGL warnings when Mesa is absent
   if (!process.env.EGL_PLATFORM) process.env.EGL_PLATFORM = 'surfaceless';
   const d = await loadDawn();
   const gpu = d.create([...flags, 'backend=opengles']);
