@@ -101,6 +101,16 @@ export function registerDeviceCheck(decode: (record: Uint32Array) => Error): num
   return deviceChecks.length;
 }
 
+let compileListener: ((name: string, entry: string, source: string) => void) | null = null;
+
+/**
+ * Calls `fn` with every kernel an engine compiles (name, entry point, WGSL), e.g. to dump the
+ * generated sources (KDGPU_DUMP_WGSL, Node); null removes it.
+ */
+export function setCompileListener(fn: ((name: string, entry: string, source: string) => void) | null): void {
+  compileListener = fn;
+}
+
 /**
  * Owns a GPUDevice: compiles kernels, records and submits dispatches, pools buffers and reads
  * results back. Get the current one with `engine()` after `init()`.
@@ -212,6 +222,7 @@ export class Engine {
     }
     this.checkAlive();
     const info = reflectKernel(kernel.name, kernel.source, entry);
+    compileListener?.(kernel.name, entry, kernel.source);
     const d = this.device;
     d.pushErrorScope('validation');
     const module = d.createShaderModule({ code: kernel.source, label: kernel.name });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { AdapterChoice, AdapterDescription } from './adapter.js';
 import { ADAPTER_CHOICES, describeAdapter, NO_ADAPTER_HELP, requestDeviceWithLimits } from './adapter.js';
 import type { ProfileOptions } from './profiler.js';
+import { dumpWgslFromEnv } from './wgsl-dump.js';
 
 /**
  * Usual locations of SwiftShader's Vulkan ICD file in Chromium packages, tried in order for the
@@ -225,5 +226,6 @@ export async function createNodeDevice(
   }
   const { adapter, description } = found as { adapter: GPUAdapter; description: AdapterDescription };
   const device = await requestDeviceWithLimits(adapter);
+  dumpWgslFromEnv();
   return { device, adapter, description };
 }
