@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import * as kd from '../src/index.js';
 import type { Engine, EngineMemory, Kernel } from '../src/index.js';
-import { sizeClass, type PooledBuffer } from '../src/gpu/buffer-pool.js';
+import { BufferPool, sizeClass, type PooledBuffer } from '../src/gpu/buffer-pool.js';
 import { reflectKernel, writeUniforms } from '../src/gpu/reflect.js';
 import { setup } from './helpers.js';
 
@@ -281,6 +281,18 @@ fn main() {
         expect(c).to.be.at.least(prev);
         prev = c;
       }
+    });
+
+    it('never makes a buffer larger than one binding: rounds down to the limit, refuses past it', () => {
+      // llvmpipe binds 128 MiB per storage buffer; here a pool with a 1,000-byte limit stands in.
+      const small = new BufferPool(e.device, 1000);
+      const a = small.acquire(900); // its size class, 1,024, would not bind
+      expect(a.size).to.equal(900);
+      expect(small.acquire(700).size).to.equal(768);
+      expect(() => small.acquire(1001)).to.throw(/cannot allocate 1001 bytes on the GPU: the adapter binds at most 1000 bytes per buffer/);
+      expect(e.pool.created).to.be.greaterThan(0);
+      const lim = e.device.limits;
+      expect(() => e.pool.acquire(Math.min(lim.maxBufferSize, lim.maxStorageBufferBindingSize) + 4)).to.throw(/binds at most/);
     });
 
     it('reuses a released buffer for any request of the same size class, and only that class', () => {

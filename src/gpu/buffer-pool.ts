@@ -51,6 +51,10 @@ export class BufferPool {
   /** GPU buffers created so far. */
   created = 0;
 
+  /**
+   * @param maxBufferSize the largest buffer a kernel can use: every pooled buffer is bound whole as
+   *   storage, so the smaller of the device's maxBufferSize and maxStorageBufferBindingSize.
+   */
   constructor(
     private device: GPUDevice,
     private maxBufferSize: number,
@@ -61,12 +65,14 @@ export class BufferPool {
    * epoch qualify (they will be written by the queue, not by encoded commands).
    */
   acquire(bytes: number, cleanBefore?: number): PooledBuffer {
-    const size = sizeClass(bytes);
-    if (size > this.maxBufferSize) {
+    if (bytes > this.maxBufferSize) {
       throw new Error(
-        `kdgpu: cannot allocate ${bytes} bytes on the GPU: the adapter's maxBufferSize is ${this.maxBufferSize}`,
+        `kdgpu: cannot allocate ${bytes} bytes on the GPU: the adapter binds at most ${this.maxBufferSize} bytes per buffer (the smaller of its maxBufferSize and maxStorageBufferBindingSize)`,
       );
     }
+    // A size class past the limit would only be rounding: then the exact size (4-byte aligned).
+    const cls = sizeClass(bytes);
+    const size = cls <= this.maxBufferSize ? cls : Math.ceil(bytes / 4) * 4;
     const list = this.free.get(size);
     if (list && list.length > 0) {
       let idx = list.length - 1;

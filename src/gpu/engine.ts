@@ -166,7 +166,7 @@ export class Engine {
   ) {
     this.limits = device.limits;
     this.subgroups = device.features.has('subgroups');
-    this.pool = new BufferPool(device, device.limits.maxBufferSize);
+    this.pool = new BufferPool(device, Math.min(device.limits.maxBufferSize, device.limits.maxStorageBufferBindingSize));
     device.lost.then((info) => {
       if (info.reason !== 'destroyed') this.lostReason = info.message || String(info.reason);
     });
