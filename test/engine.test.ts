@@ -290,7 +290,6 @@ fn main() {
       expect(a.size).to.equal(900);
       expect(small.acquire(700).size).to.equal(768);
       expect(() => small.acquire(1001)).to.throw(/cannot allocate 1001 bytes on the GPU: the adapter binds at most 1000 bytes per buffer/);
-      expect(e.pool.created).to.be.greaterThan(0);
       const lim = e.device.limits;
       expect(() => e.pool.acquire(Math.min(lim.maxBufferSize, lim.maxStorageBufferBindingSize) + 4)).to.throw(/binds at most/);
     });
