@@ -95,7 +95,7 @@ for (const seed of seeds) {
   if (!teacherReport) {
     teacherReport = r.teacher;
     out.teacherAccuracy = r.teacher.accuracy;
-    out.teacher = { weights: TEACHER, model: modelName, params: r.teacher.params, flops: r.teacher.flops, imagesPerSecond: r.teacher.imagesPerSecond };
+    out.teacher = { weights: TEACHER, model: modelName, params: r.teacher.params, flops: r.teacher.flops, imagesPerSecond: r.teacher.inferenceImagesPerSecond };
     console.log(`teacher ${modelName}: ${pct(r.teacher.accuracy)}`);
   }
   for (const role of ['scratch', 'kd'] as const) {

@@ -22,12 +22,12 @@ const train = kd.fashionMnistDataset('train');
 const test = kd.fashionMnistDataset('test');
 const model = kd.nn.buildModel(name, { seed: 0 });
 let best = 0;
-const loader = new kd.GpuLoader(train, { batchSize: 128, shuffle: true, seed: 0 });
-const optimizer = new kd.nn.Adam(model.parameters(), { lr: 1e-3 });
-kd.dropoutSeed(0);
-await kd.nn.fit(model, loader, {
-  optimizer,
+await kd.nn.trainClassifier(model, train, {
   epochs,
+  batchSize: 128,
+  optimizer: 'adam',
+  lr: 1e-3,
+  seed: 0,
   validation: test,
   callbacks: [
     {

@@ -7,7 +7,7 @@ export { init, engine, shutdown, hasEngine, type InitOptions } from './gpu/conte
 export type { Engine, EngineStats, EngineMemory, Kernel, UniformValues } from './gpu/engine.js';
 export type { BufferPool, PooledBuffer } from './gpu/buffer-pool.js';
 export { formatProfile, type ProfileReport, type ProfileKernel, type ProfileOptions, type FormatProfileOptions } from './gpu/profiler.js';
-export type { AdapterDescription, AdapterChoice, AdapterKind } from './gpu/adapter.js';
+export { ADAPTER_CHOICES, KEY_LIMITS, type AdapterDescription, type AdapterChoice, type AdapterKind } from './gpu/adapter.js';
 export { Tensor, type DType, type NestedArray, type Storage } from './autograd/tensor.js';
 export type { Shape } from './autograd/shape.js';
 export { tidy, keep } from './autograd/scope.js';

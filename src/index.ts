@@ -12,6 +12,7 @@ export { createNodeDevice, profileFromEnv, SWIFTSHADER_ICD_PATHS, type NodeDevic
 export { readIdxFile, loadCifar10, fashionMnistDataset, loadFashionMnist, loadMnistLike, fashionMnistDirs, FASHION_MNIST_DEBIAN_DIR } from './data/node-files.js';
 export { saveWeights, loadWeights } from './nn/node-weights.js';
 export { loadKerasH5File, readKerasH5File } from './nn/node-keras-h5.js';
+export { readModelSpecFile, readSafetensorsFile, readWeightsFile } from './nn/node-model-files.js';
 export { loadImageFolder, decodePngWithPngjs, type NodeImageFolderOptions } from './data/node-image-folder.js';
 // Image folders live in the Node entry: jpeg-js and csv-parse carry Buffer code paths (unused
 // with our options) that the browser bundle check rejects; the decoding itself is browser-safe.

@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as kd from '../src/index.js';
-import { builtinModel, loadInto, readWeightsFile } from '../src/cli/model-source.js';
+import { readWeightsFile } from '../src/index.js';
 import {
   applyKerasH5,
   convKernelToOIHW,
@@ -205,18 +205,18 @@ describe('Keras HDF5 weight files', function () {
       model.dispose();
     });
 
-    it('the CLI reads a .h5 weights file and loads it into a built-in model', async () => {
-      const src = builtinModel('mnist-cnn-small');
+    it('readWeightsFile reads a .h5 weights file and loads it into a built-in model', async () => {
+      const src = nn.builtinModel('mnist-cnn-small');
       const w = readWeightsFile(fixture('keras_mnist_cnn_small.h5'));
       expect(w.keras?.layout).to.equal('weights');
       const model = src.build({ seed: 3 });
-      loadInto(model, src, w);
+      nn.loadInto(model, src, w);
       assertClose(await logitsOf(model, logits.get('mnist.x')), logits.get('small.logits').data, {}, 'CLI-loaded logits');
       model.dispose();
       // The teacher's file into the small model: named shape mismatch, as a CLI error.
       const teacher = readWeightsFile(fixture('keras_mnist_cnn_teacher.h5'));
       const m2 = src.build();
-      expectThrow(() => loadInto(m2, src, teacher), 'keras_mnist_cnn_teacher.h5', "Keras layer 'dense' (Dense)", '[7744, 128]', "'8.weight'", '[128, 1600]');
+      expectThrow(() => nn.loadInto(m2, src, teacher), 'keras_mnist_cnn_teacher.h5', "Keras layer 'dense' (Dense)", '[7744, 128]', "'8.weight'", '[128, 1600]');
       m2.dispose();
     });
   });

@@ -1,8 +1,8 @@
 /** Checkpoint and weight files for `kdgpu train`: atomic writes, early checks, resume hints. */
 import { existsSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
+import { readSafetensorsFile, type nn } from '../index.js';
 import { CliError } from './output.js';
-import { readSafetensorsFile, type WeightsFile } from './model-source.js';
 
 /** Writes via a temporary file and a rename, so a reader (or a Ctrl-C) never sees half a file. */
 export function writeAtomic(path: string, bytes: Uint8Array): void {
@@ -20,7 +20,7 @@ export function checkWritable(path: string | undefined, option: string): void {
 }
 
 /** A checkpoint written by fit (kdgpu metadata with the epoch), checked before the GPU starts. */
-export function readCheckpoint(path: string): WeightsFile & { epoch: number } {
+export function readCheckpoint(path: string): nn.WeightsFile & { epoch: number } {
   const f = readSafetensorsFile(path, 'checkpoint file');
   let epoch: unknown;
   try {

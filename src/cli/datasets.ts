@@ -9,11 +9,7 @@ import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fromImageSet } from '../data/cifar.js';
-import { take, type ArrayDataset } from '../data/dataset.js';
-import type { Partition } from '../data/image-folder.js';
-import { loadImageFolder } from '../data/node-image-folder.js';
-import { fashionMnistDataset, loadCifar10, loadMnistLike } from '../data/node-files.js';
+import { fashionMnistDataset, fromImageSet, loadCifar10, loadImageFolder, loadMnistLike, take, type ArrayDataset, type Partition } from '../index.js';
 import { CliError } from './output.js';
 
 export type Split = 'train' | 'test';

@@ -8,12 +8,13 @@
  *         confusion (confusion[true][predicted], counts), rocAuc (two classes only), seconds }
  */
 import { Command } from 'commander';
-import { evaluate } from '../nn/train.js';
-import { DATASET_NAMES, firstN, loadSplit, resolveDataset, type ImageDataOptions } from './datasets.js';
+import { nn, readWeightsFile } from '../index.js';
+import { firstN, loadSplit, resolveDataset, type ImageDataOptions } from './datasets.js';
 import { initGpu } from './gpu.js';
-import { checkInputs, loadInto, readWeightsFile, resolveModel } from './model-source.js';
+import { resolveModel } from './model-source.js';
 import { imageFolderOptions, jsonOption, positiveInt } from './options.js';
 import { Reporter } from './output.js';
+import { DATASET_HELP } from './shared.js';
 
 interface EvalOptions extends ImageDataOptions {
   model?: string;
@@ -41,11 +42,11 @@ async function evalAction(o: EvalOptions, cmd: Command): Promise<void> {
   const src = resolveModel(o, weights.metadata);
   const ds = resolveDataset(o.dataset, o);
   const test = firstN(loadSplit(ds, 'test'), o.testSize, '--test-size', `${ds.name} test set`);
-  checkInputs(src, test, ds.name);
+  nn.checkInputs(src, test, ds.name);
   await initGpu(cmd);
   const model = src.build({ classes: ds.classNames.length });
-  loadInto(model, src, weights);
-  const m = await evaluate(model, test, { batchSize: o.batch });
+  nn.loadInto(model, src, weights);
+  const m = await nn.evaluate(model, test, { batchSize: o.batch });
   const classes = m.perClassAccuracy.length;
   const names = ds.classNames.length === classes ? ds.classNames : Array.from({ length: classes }, (_, i) => String(i));
   out.result({
@@ -82,7 +83,7 @@ export default function evalCommand(): Command {
     .requiredOption('--weights <file>', 'weights (safetensors), e.g. from `kdgpu train --out`')
     .option('--model <name>', 'built-in model (default: the one named in the weights file)')
     .option('--model-spec <file>', 'a JSON model spec (default: the one stored in the weights file)')
-    .option('--dataset <name|path>', `${DATASET_NAMES.join(', ')}, a folder of IDX files or CIFAR-10 batches, or images:<annotations.csv> (an image folder)`, 'fashion-mnist')
+    .option('--dataset <name|path>', DATASET_HELP, 'fashion-mnist')
     .option('--test-size <n>', 'evaluate on the first n test images (default: all)', positiveInt)
     .option('--batch <n>', 'images per forward pass', positiveInt, 500)
     .addOption(jsonOption())

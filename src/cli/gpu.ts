@@ -1,7 +1,6 @@
 /** Starts the GPU for commands that need it, honouring the global --adapter option. */
 import type { Command } from 'commander';
-import type { AdapterChoice } from '../gpu/adapter.js';
-import { init, type Engine } from '../index.js';
+import { init, type AdapterChoice, type Engine } from '../index.js';
 
 export async function initGpu(cmd: Command): Promise<Engine> {
   const adapter = cmd.optsWithGlobals().adapter as AdapterChoice | undefined;

@@ -7,21 +7,10 @@
  * node (Node.js version) }
  */
 import { Command } from 'commander';
+import { KEY_LIMITS } from '../index.js';
 import { initGpu } from './gpu.js';
 import { jsonOption } from './options.js';
 import { Reporter } from './output.js';
-
-const KEY_LIMITS = [
-  'maxBufferSize',
-  'maxStorageBufferBindingSize',
-  'maxStorageBuffersPerShaderStage',
-  'maxComputeWorkgroupStorageSize',
-  'maxComputeInvocationsPerWorkgroup',
-  'maxComputeWorkgroupSizeX',
-  'maxComputeWorkgroupSizeY',
-  'maxComputeWorkgroupSizeZ',
-  'maxComputeWorkgroupsPerDimension',
-] as const;
 
 export default function infoCommand(): Command {
   return new Command('info')

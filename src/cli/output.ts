@@ -33,6 +33,11 @@ export class Reporter {
   }
 }
 
+/** An error's message without the library's "kdgpu: " prefix, to quote inside a longer message. */
+export function plain(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).replace(/^kdgpu: /, '');
+}
+
 /** "kdgpu: message" from any error; library messages already start with "kdgpu: ". */
 export function errorText(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);

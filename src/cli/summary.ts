@@ -8,8 +8,7 @@
  *         layer's share of total_float_ops, halved like the table) }] }
  */
 import { Command } from 'commander';
-import { MODELS } from '../nn/models.js';
-import { formatSummary, summary } from '../nn/summary.js';
+import { nn } from '../index.js';
 import { initGpu } from './gpu.js';
 import { resolveModel } from './model-source.js';
 import { jsonOption } from './options.js';
@@ -18,16 +17,16 @@ import { CliError, Reporter } from './output.js';
 export default function summaryCommand(): Command {
   return new Command('summary')
     .description('print a model\'s layers, output shapes, parameters, MACs and FLOPs')
-    .argument('[model]', `built-in model: ${Object.keys(MODELS).join(', ')}`)
+    .argument('[model]', `built-in model: ${Object.keys(nn.MODELS).join(', ')}`)
     .option('--model-spec <file>', 'a JSON model spec instead of a built-in model')
     .addOption(jsonOption())
     .action(async (model: string | undefined, opts: { modelSpec?: string; json?: boolean }, cmd: Command) => {
       const out = new Reporter(Boolean(opts.json));
-      if (model === undefined && opts.modelSpec === undefined) throw new CliError(`give a model (${Object.keys(MODELS).join(', ')}) or --model-spec FILE`);
+      if (model === undefined && opts.modelSpec === undefined) throw new CliError(`give a model (${Object.keys(nn.MODELS).join(', ')}) or --model-spec FILE`);
       const src = resolveModel({ model, modelSpec: opts.modelSpec });
       await initGpu(cmd);
       const m = src.build({ seed: 0 });
-      const s = summary(m, src.inputShape);
+      const s = nn.summary(m, src.inputShape);
       out.result({
         model: src.name,
         inputShape: s.inputShape,
@@ -38,6 +37,6 @@ export default function summaryCommand(): Command {
         floatOps: s.floatOps,
         layers: s.layers.map((l) => ({ name: l.name, type: l.type, description: l.description, outputShape: l.outputShape, params: l.params, macs: l.macs, flops: Math.floor(l.floatOps / 2) })),
       });
-      out.say(formatSummary(s, src.name));
+      out.say(nn.formatSummary(s, src.name));
     });
 }

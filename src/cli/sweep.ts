@@ -13,22 +13,29 @@
  *         points: [{ temperature, alpha, meanAccuracy, stdAccuracy, meanMacroF1, runs }],
  *         best: the point with the highest mean accuracy, files: [paths written], out, seconds }
  */
-import { existsSync, statSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { sweepDistillation } from '../kd/distill-sweep.js';
-import { writeSweepOutputs } from '../kd/node-report.js';
-import { ALPHA_GRID, T_GRID, type Grid } from '../kd/sweep.js';
-import type { RunRecord } from '../kd/types.js';
-import { ProgressBar } from '../nn/progress.js';
-import { addDataOptions, addRunOptions, addStudentOptions, addTeacherOptions, loadTeachers, readTeachers, resolveStudent, splitData, teacherLabel, type DataOptions, type RunOptions, type StudentOptions, type TeacherOptions } from './distill.js';
+import { ALPHA_GRID, ProgressBar, sweepDistillation, T_GRID, writeSweepOutputs, type Grid, type RunRecord } from '../index.js';
 import { initGpu } from './gpu.js';
 import { choiceOption, jsonOption } from './options.js';
 import { CliError, Reporter } from './output.js';
-
-/** An output folder: fine when missing (created later) or a folder; not a file. */
-export function checkOutDir(dir: string, option: string): void {
-  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new CliError(`${option} ${dir} is a file, expected a folder`);
-}
+import {
+  addDataOptions,
+  addRunOptions,
+  addStudentOptions,
+  addTeacherOptions,
+  checkOutDir,
+  dataFields,
+  loadTeachers,
+  readTeachers,
+  resolveStudent,
+  splitWithTest,
+  teacherFields,
+  teacherLabel,
+  type DataOptions,
+  type RunOptions,
+  type StudentOptions,
+  type TeacherOptions,
+} from './shared.js';
 
 /** A comma-separated list of distinct numbers, each checked; `grid` gives the default grid. */
 function numberList(what: string, ok: (n: number) => boolean, grid: readonly number[]): (value: string) => number[] {
@@ -75,7 +82,7 @@ async function sweepAction(o: SweepOptions, cmd: Command): Promise<void> {
   const teachers = readTeachers(o);
   const student = resolveStudent(o);
   checkOutDir(o.out, '--out');
-  const data = splitData(o, [...teachers.map((t) => t.src), student]);
+  const data = splitWithTest(o, [...teachers.map((t) => t.src), student]);
   const grid: Grid = {};
   const fixed: { temperature?: number; alpha?: number } = {};
   if (o.T) grid.temperature = o.T;
@@ -126,13 +133,9 @@ async function sweepAction(o: SweepOptions, cmd: Command): Promise<void> {
   const best = points.reduce((a, b) => (b.meanAccuracy > a.meanAccuracy ? b : a));
   const seconds = (performance.now() - t0) / 1000;
   out.result({
-    teachers: teachers.map((t) => ({ weights: t.path, model: t.src.name })),
-    combine: o.combine,
+    ...teacherFields(teachers, o.combine),
     student: student.name,
-    dataset: data.name,
-    trainSize: data.train.count,
-    valSize: data.val?.count ?? 0,
-    testSize: data.test.count,
+    ...dataFields(data),
     epochs: o.epochs,
     batch: o.batch,
     optimizer: o.optimizer,

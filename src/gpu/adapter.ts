@@ -76,20 +76,23 @@ export function describeAdapter(adapter: GPUAdapter, backend = '', reason = ''):
   };
 }
 
+/** The limits that matter to ML kernels: requested at the adapter's own values, and shown by `kdgpu info`. */
+export const KEY_LIMITS = [
+  'maxBufferSize',
+  'maxStorageBufferBindingSize',
+  'maxStorageBuffersPerShaderStage',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupsPerDimension',
+] as const;
+
 /** Asks for the adapter's own limits (the defaults are far below what ML kernels need). */
 export async function requestDeviceWithLimits(adapter: GPUAdapter): Promise<GPUDevice> {
-  const want = [
-    'maxBufferSize',
-    'maxStorageBufferBindingSize',
-    'maxStorageBuffersPerShaderStage',
-    'maxComputeWorkgroupStorageSize',
-    'maxComputeInvocationsPerWorkgroup',
-    'maxComputeWorkgroupSizeX',
-    'maxComputeWorkgroupSizeY',
-    'maxComputeWorkgroupsPerDimension',
-  ] as const;
   const requiredLimits: Record<string, number> = {};
-  for (const k of want) {
+  for (const k of KEY_LIMITS) {
     const v = (adapter.limits as unknown as Record<string, number>)[k];
     if (typeof v === 'number') requiredLimits[k] = v;
   }

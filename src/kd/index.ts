@@ -16,6 +16,8 @@ export {
   plotTrainingCurves,
   comparisonBarsSpec,
   plotComparisonBars,
+  transferCurvesSpec,
+  plotTransferCurves,
   RUN_POINTS_LAYER,
   type TestMetric,
   type CurveMetric,
@@ -25,4 +27,5 @@ export {
 } from './plots.js';
 export { SubclassCollapse, trainSubclassTeacher, distillSubclasses, type SubclassConfig, type SubclassDistillConfig } from './subclass-workflows.js';
 export { sweepDistillation, type DistillSweepOptions } from './distill-sweep.js';
+export { hiddenLossConfig, tapShape, type HiddenSetup, type HiddenSetupOptions } from './hidden-config.js';
 export * from './transfer-recipe.js';

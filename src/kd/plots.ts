@@ -5,6 +5,7 @@
  */
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TransferRecipeResult } from './transfer-recipe.js';
 import type { ConfigValue, RunRecord } from './types.js';
 
 /** Plot area size; axes, legend and title come on top, so the SVG is larger than this. */
@@ -13,6 +14,9 @@ const HEIGHT = 480;
 
 /** The Vega-Lite `name` of the layer drawing one point per run and metric (SVG class `runs_marks`). */
 export const RUN_POINTS_LAYER = 'runs';
+
+/** The x axis of every per-epoch chart. */
+const EPOCH_AXIS = { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1, format: 'd' } } as const;
 
 /** A final test metric of a RunRecord that the plots can show. */
 export type TestMetric = 'accuracy' | 'macroF1';
@@ -158,7 +162,7 @@ export function trainingCurvesSpec(runs: RunRecord[], opts: TrainingCurvesOption
     data: { values: data },
     mark: { type: 'line', point: true },
     encoding: {
-      x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1, format: 'd' } },
+      x: EPOCH_AXIS,
       y: { field: 'value', type: 'quantitative', title: CURVE_LABEL[opts.metric], scale: { zero: false } },
       // One line per run, even when runs share a name or a colour.
       detail: { field: 'id', type: 'nominal' },
@@ -171,6 +175,34 @@ export function trainingCurvesSpec(runs: RunRecord[], opts: TrainingCurvesOption
 /** `trainingCurvesSpec` rendered to an SVG string. */
 export async function plotTrainingCurves(runs: RunRecord[], opts: TrainingCurvesOptions): Promise<string> {
   return renderSvg(trainingCurvesSpec(runs, opts));
+}
+
+const SCRATCH_LABEL = 'scratch (labels only)';
+const KD_LABEL = 'distilled (teacher + labels)';
+
+/** The two students' accuracy curves of `runTransferRecipe` (its `curves`), one line each. */
+export function transferCurvesSpec(curves: TransferRecipeResult['curves'], opts: { title: string }): TopLevelSpec {
+  const data = [...curves.scratch.map((c) => ({ student: SCRATCH_LABEL, ...c })), ...curves.kd.map((c) => ({ student: KD_LABEL, ...c }))];
+  if (data.length === 0) throw new Error('transferCurvesSpec: both curves are empty');
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: opts.title,
+    width: WIDTH,
+    height: 400,
+    data: { values: data },
+    mark: { type: 'line', point: { size: 20 } },
+    encoding: {
+      x: EPOCH_AXIS,
+      y: { field: 'accuracy', type: 'quantitative', title: 'test accuracy', scale: { zero: false }, axis: { format: '.0%' } },
+      color: { field: 'student', type: 'nominal', title: 'student', sort: [KD_LABEL, SCRATCH_LABEL], legend: { orient: 'bottom-right', labelLimit: 400 } },
+      tooltip: [{ field: 'student' }, { field: 'epoch' }, { field: 'accuracy', format: '.4f' }],
+    },
+  };
+}
+
+/** `transferCurvesSpec` rendered to an SVG string. */
+export async function plotTransferCurves(curves: TransferRecipeResult['curves'], opts: { title: string }): Promise<string> {
+  return renderSvg(transferCurvesSpec(curves, opts));
 }
 
 /** One bar of `comparisonBarsSpec`. */

@@ -13,10 +13,9 @@
  *   const r = await runTransferRecipe({ teacher, train: fashionMnistDataset('train'), test: fashionMnistDataset('test') });
  *   r.kd.test.accuracy - r.scratch.test.accuracy   // > 0
  */
-import { Random } from '../autograd/random.js';
 import { sampleSize, take, type ArrayDataset } from '../data/dataset.js';
-import { Flatten, Linear, ReLU, Sequential } from '../nn/layers.js';
 import { classificationMetrics } from '../nn/metrics.js';
+import { buildFromSpec, type ModelSpec } from '../nn/model-spec.js';
 import type { Module } from '../nn/module.js';
 import { summary } from '../nn/summary.js';
 import { evaluate, predict, type EpochLog, type TrainCallbacks } from '../nn/train.js';
@@ -116,9 +115,7 @@ export interface TransferTeacherReport {
   params: number;
   /** The TensorFlow profiler's FLOPs of one image (total_float_ops // 2), as kd.nn.summary gives them. */
   flops: number;
-  /** Inference images/s over the test set (kd.nn.predict, after a warm-up batch). */
-  imagesPerSecond: number;
-  /** The same as imagesPerSecond (named like the students' field). */
+  /** Inference images/s over the test set (kd.nn.predict, after a warm-up batch), measured like the students'. */
   inferenceImagesPerSecond: number;
   /** Ensemble members (1 for a single model). */
   members: number;
@@ -182,17 +179,21 @@ export interface TransferRecipeResult {
   gainPoints: number;
 }
 
-/** The default student: flatten → Linear(in, h) → ReLU … → Linear(h, classes), one generator seeded once. */
-export function transferStudent(inputShape: readonly number[], classes: number, hidden: readonly number[], seed: number): Sequential {
-  const rng = new Random(seed);
-  const layers: Module[] = [new Flatten()];
-  let width = inputShape.reduce((p, d) => p * d, 1);
-  for (const h of hidden) {
-    layers.push(new Linear(width, h, { rng }), new ReLU());
-    width = h;
-  }
-  layers.push(new Linear(width, classes, { rng }));
-  return new Sequential(...layers);
+/**
+ * The default student as a model spec: flatten → Linear(in, h) → ReLU … → Linear(h, classes),
+ * named like `mlp-256-256`. Its weights files carry the spec (`nn.modelMetadata`), so they load back.
+ */
+export function transferStudentSpec(inputShape: readonly number[], classes: number, hidden: readonly number[]): ModelSpec {
+  return {
+    name: `mlp-${hidden.join('-')}`,
+    inputShape: [...inputShape],
+    layers: [{ type: 'flatten' }, ...hidden.flatMap((out) => [{ type: 'linear' as const, out }, { type: 'relu' as const }]), { type: 'linear', out: classes }],
+  };
+}
+
+/** The default student built from `transferStudentSpec`, its layers drawing from one generator seeded once. */
+export function transferStudent(inputShape: readonly number[], classes: number, hidden: readonly number[], seed: number): Module {
+  return buildFromSpec(transferStudentSpec(inputShape, classes, hidden), { seed });
 }
 
 function positiveInt(name: string, v: number): number {
@@ -273,7 +274,6 @@ export async function runTransferRecipe(opts: TransferRecipeOptions): Promise<Tr
       accuracy: tMetrics.accuracy,
       macroF1: tMetrics.macroF1,
       ...costOf(teacher.members, inputShape),
-      imagesPerSecond: tPred.imagesPerSecond,
       inferenceImagesPerSecond: tPred.imagesPerSecond,
       members: teacher.size,
     };

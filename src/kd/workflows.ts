@@ -8,24 +8,25 @@
  * built with the same seed differ only in their loss.
  */
 import type { AugmentOptions } from '../autograd/ops-augment.js';
-import { dropoutSeed } from '../autograd/ops-dropout.js';
 import { softmaxCrossEntropy } from '../autograd/ops-softmax.js';
 import { mul, add } from '../autograd/ops-elementwise.js';
 import { tidy } from '../autograd/scope.js';
 import type { Tensor } from '../autograd/tensor.js';
-import { GpuLoader, type ArrayDataset, type Batch } from '../data/dataset.js';
+import { engine } from '../gpu/context.js';
+import type { ArrayDataset, Batch } from '../data/dataset.js';
 import { forwardWithHidden } from '../nn/hidden.js';
 import { Module, type ModuleOutput } from '../nn/module.js';
-import { Adam, AdamW, SGD, type Optimizer } from '../nn/optim.js';
-import { evaluate, fit, logitsOf, type LossFn, type TrainCallbacks } from '../nn/train.js';
+import type { OptimizerName } from '../nn/optim-factory.js';
+import type { Optimizer } from '../nn/optim.js';
+import { trainClassifier } from '../nn/train-classifier.js';
+import { logitsOf, type LossFn, type TrainCallbacks } from '../nn/train.js';
 import { defaultTeacherCache, type TeacherCache } from './cache.js';
 import { hashDataset, hashWeights } from './hash.js';
 import { cosineHiddenLoss, hintMseLoss, kdLoss, kdWeights, teacherLogProbs, type KdLossOptions } from './losses.js';
 import { asTeacher, Teacher } from './teacher.js';
 import { runAdapter, testMetricsOf, type ConfigValue, type RunRecord } from './types.js';
 
-/** Built-in optimizers, with PyTorch's default hyperparameters apart from the learning rate. */
-export type OptimizerName = 'adam' | 'adamw' | 'sgd';
+export type { OptimizerName };
 
 /** Settings of a training run (`trainModel`; the base of the other workflows' configs). */
 export interface TrainConfig {
@@ -33,9 +34,9 @@ export interface TrainConfig {
   epochs: number;
   /** Default 256. */
   batchSize?: number;
-  /** Default 1e-3. */
+  /** Default: 1e-3 for Adam and AdamW, 0.01 for SGD (`nn.defaultLearningRate`; 1e-3 for a function). */
   lr?: number;
-  /** Default 'adam' (PyTorch defaults); or a function building any optimizer. */
+  /** Default 'adam' (PyTorch defaults, built by `nn.createOptimizer`); or a function building any optimizer. */
   optimizer?: OptimizerName | ((params: Tensor[], lr: number) => Optimizer);
   /** Seeds the shuffle and dropout streams. Default 0. */
   seed?: number;
@@ -66,16 +67,6 @@ export interface TrainConfig {
   };
 }
 
-function makeOptimizer(params: Tensor[], cfg: TrainConfig): Optimizer {
-  const lr = cfg.lr ?? 1e-3;
-  const o = cfg.optimizer ?? 'adam';
-  if (typeof o === 'function') return o(params, lr);
-  if (o === 'adam') return new Adam(params, { lr });
-  if (o === 'adamw') return new AdamW(params, { lr });
-  if (o === 'sgd') return new SGD(params, { lr });
-  throw new Error(`kdgpu: optimizer must be 'adam', 'adamw', 'sgd' or a function, got '${String(o)}'`);
-}
-
 export function checkConfig(op: string, cfg: TrainConfig): void {
   if (!(Number.isInteger(cfg.epochs) && cfg.epochs >= 1)) throw new Error(`kdgpu: ${op}: epochs must be a positive integer, got ${String(cfg.epochs)}`);
   if (!cfg.test) throw new Error(`kdgpu: ${op}: a test set is required (config.test)`);
@@ -96,38 +87,43 @@ export async function runTraining(
   const t0 = performance.now();
   const seed = cfg.seed ?? 0;
   const batchSize = cfg.batchSize ?? 256;
-  dropoutSeed(seed);
-  const loader = new GpuLoader(train, { batchSize, shuffle: true, seed, dropLast: cfg.dropLast });
-  const optimizer = makeOptimizer(model.trainableParameters(), cfg);
-  try {
-    const augment = cfg.augment ? { seed, ...cfg.augment } : undefined;
-    const { history } = await fit(model, loader, { optimizer, epochs: cfg.epochs, loss, validation: cfg.validation, validationModel: evalModel, callbacks: cfg.callbacks, logEvery: cfg.logEvery, signal: cfg.signal, augment });
-    const test = await evaluate(evalModel, cfg.test);
-    const dataHash = await hashDataset(train);
-    return {
-      name: cfg.name ?? role,
-      config: {
-        role,
-        epochs: cfg.epochs,
-        batchSize,
-        lr: cfg.lr ?? 1e-3,
-        optimizer: typeof cfg.optimizer === 'function' ? 'custom' : (cfg.optimizer ?? 'adam'),
-        trainCount: train.count,
-        testCount: cfg.test.count,
-        ...extra,
-        ...cfg.record,
-      },
-      seed,
-      hashes: teacherHash ? { data: dataHash, teacher: teacherHash } : { data: dataHash },
-      history,
-      test: testMetricsOf(test),
-      seconds: (performance.now() - t0) / 1000,
-      adapter: runAdapter(loader.engine.adapter),
-    };
-  } finally {
-    optimizer.dispose();
-    loader.dispose();
-  }
+  const r = await trainClassifier(model, train, {
+    epochs: cfg.epochs,
+    batchSize,
+    optimizer: cfg.optimizer,
+    lr: cfg.lr,
+    seed,
+    dropLast: cfg.dropLast,
+    loss,
+    validation: cfg.validation,
+    test: cfg.test,
+    evalModel,
+    callbacks: cfg.callbacks,
+    logEvery: cfg.logEvery,
+    augment: cfg.augment,
+    signal: cfg.signal,
+  });
+  const dataHash = await hashDataset(train);
+  return {
+    name: cfg.name ?? role,
+    config: {
+      role,
+      epochs: cfg.epochs,
+      batchSize,
+      lr: r.lr,
+      optimizer: typeof cfg.optimizer === 'function' ? 'custom' : (cfg.optimizer ?? 'adam'),
+      trainCount: train.count,
+      testCount: cfg.test.count,
+      ...extra,
+      ...cfg.record,
+    },
+    seed,
+    hashes: teacherHash ? { data: dataHash, teacher: teacherHash } : { data: dataHash },
+    history: r.history,
+    test: testMetricsOf(r.test!),
+    seconds: (performance.now() - t0) / 1000,
+    adapter: runAdapter(engine().adapter),
+  };
 }
 
 /** Trains a model on hard labels (a teacher, or the from-scratch baseline student). */

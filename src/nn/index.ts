@@ -41,6 +41,23 @@ export {
   type LayoutArray,
 } from './keras-h5.js';
 export { MODELS, buildModel, FeaturesClassifier, type ModelInfo, type ModelOptions } from './models.js';
+export { parseModelSpec, buildFromSpec, type ModelSpec, type LayerSpec, type SpecPadding, type ParsedModelSpec, type BuildOptions } from './model-spec.js';
+export { ModelSourceError, type ModelSourceErrorCode } from './model-errors.js';
+export {
+  META_MODEL,
+  META_SPEC,
+  modelMetadata,
+  builtinModel,
+  specModel,
+  modelFromMetadata,
+  loadInto,
+  checkInputs,
+  type ModelSource,
+  type ModelSourceBuildOptions,
+  type WeightsFile,
+} from './model-source.js';
+export { createOptimizer, defaultLearningRate, OPTIMIZER_NAMES, type OptimizerName, type CreateOptimizerOptions } from './optim-factory.js';
+export { trainClassifier, type TrainClassifierOptions, type TrainClassifierResult } from './train-classifier.js';
 export { classificationMetrics, rocAuc, argmaxRows, type ClassificationMetrics } from './metrics.js';
 export {
   fit,

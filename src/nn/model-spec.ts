@@ -1,6 +1,7 @@
 /**
- * A small JSON format for sequential models, so `train --model-spec FILE` can try an
- * architecture without writing code:
+ * A small JSON format for sequential models, so an architecture can be tried without writing
+ * code (`kdgpu train --model-spec FILE`, or `nn.buildFromSpec`), and stored in a weights file's
+ * metadata so the file says which model it holds:
  *
  *   { "name": "tiny-mlp",                      (optional; kept in the weights' metadata)
  *     "inputShape": [1, 28, 28],               ([C, H, W] images or [F] vectors)
@@ -17,13 +18,17 @@
  * layer index and the field.
  */
 import { Random } from '../autograd/random.js';
-import { Conv2d, AvgPool2d, Dropout, MaxPool2d } from '../nn/conv-layers.js';
-import type { InitScheme } from '../nn/init.js';
-import { Flatten, Linear, ReLU, Sequential } from '../nn/layers.js';
-import type { Module } from '../nn/module.js';
+import { Conv2d, AvgPool2d, Dropout, MaxPool2d } from './conv-layers.js';
+import type { InitScheme } from './init.js';
+import { Flatten, Linear, ReLU, Sequential } from './layers.js';
+import { ModelSourceError } from './model-errors.js';
+import type { Module } from './module.js';
 
-type Padding = number | 'same' | 'valid';
+/** Padding of a conv or pool layer: pixels on each side, or TensorFlow's 'same' / 'valid'. */
+export type SpecPadding = number | 'same' | 'valid';
+type Padding = SpecPadding;
 
+/** One layer of a ModelSpec; sizes of inputs are inferred from the previous layer. */
 export type LayerSpec =
   | { type: 'linear'; out: number }
   | { type: 'conv2d'; out: number; kernel: number; stride?: number; padding?: Padding }
@@ -32,9 +37,13 @@ export type LayerSpec =
   | { type: 'relu' }
   | { type: 'flatten' };
 
+/** A sequential model as JSON. */
 export interface ModelSpec {
+  /** Kept in the weights' metadata (default: the spec file's name). */
   name?: string;
+  /** [C, H, W] images or [features] vectors, without the batch. */
   inputShape: number[];
+  /** The layers in order; the last gives one score per class. */
   layers: LayerSpec[];
 }
 
@@ -57,10 +66,20 @@ function windowOut(size: number, kernel: number, stride: number, padding: Paddin
   return Math.floor((size + 2 * p - kernel) / stride) + 1;
 }
 
-/** Checks a parsed JSON value; returns the spec and the output shape of every layer. */
-export function parseModelSpec(raw: unknown, source: string): { spec: ModelSpec; shapes: number[][]; classes: number } {
+/** What `parseModelSpec` returns. */
+export interface ParsedModelSpec {
+  /** The checked spec. */
+  spec: ModelSpec;
+  /** Output shape of every layer, one sample. */
+  shapes: number[][];
+  /** Width of the last layer: one score per class. */
+  classes: number;
+}
+
+/** Checks a parsed JSON value (`source` names it in errors); returns the spec, every layer's output shape and the class count. */
+export function parseModelSpec(raw: unknown, source: string): ParsedModelSpec {
   const fail = (msg: string): never => {
-    throw new Error(`model spec ${source}: ${msg}`);
+    throw new ModelSourceError('bad-spec', `model spec ${source}: ${msg}`);
   };
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('expected a JSON object with "inputShape" and "layers"');
   const o = raw as Record<string, unknown>;
@@ -122,8 +141,16 @@ export function parseModelSpec(raw: unknown, source: string): { spec: ModelSpec;
   return { spec: { name: o.name as string | undefined, inputShape: inputShape as number[], layers }, shapes, classes: shape[0] };
 }
 
+/** Options of `buildFromSpec` and `ModelSource.build`. */
+export interface BuildOptions {
+  /** Seeds the weights (default 0). */
+  seed?: number;
+  /** Weight initializer (default 'pytorch'). */
+  init?: InitScheme;
+}
+
 /** Builds the spec as a Sequential (state_dict names "0.weight", … like PyTorch's nn.Sequential). */
-export function buildFromSpec(spec: ModelSpec, opts: { seed?: number; init?: InitScheme } = {}): Module {
+export function buildFromSpec(spec: ModelSpec, opts: BuildOptions = {}): Sequential {
   const { shapes } = parseModelSpec(spec, spec.name ?? 'model');
   const l = { rng: new Random(opts.seed ?? 0), init: opts.init ?? 'pytorch' };
   const modules = spec.layers.map((layer, i): Module => {

@@ -121,6 +121,8 @@ export interface FitOptions {
   checkpoint?: (bytes: Uint8Array, epoch: number) => void | Promise<void>;
   /** Continue from this checkpoint (as written by `checkpoint`). */
   resumeFrom?: Uint8Array;
+  /** Names `resumeFrom` in errors (e.g. its file's path). Default 'checkpoint'. */
+  resumeName?: string;
   /** Set to stop after the current step (e.g. on Ctrl-C); a checkpoint is still written. */
   signal?: {
     /** True to stop. */
@@ -151,7 +153,7 @@ export async function fit(model: Module, loader: GpuLoader, opts: FitOptions): P
   const cbs = opts.callbacks ?? [];
   const history: EpochLog[] = [];
   let startEpoch = 1;
-  if (opts.resumeFrom) startEpoch = restoreCheckpoint(opts.resumeFrom, model, opts.optimizer, loader, opts.scheduler) + 1;
+  if (opts.resumeFrom) startEpoch = restoreCheckpoint(opts.resumeFrom, model, opts.optimizer, loader, opts.scheduler, opts.resumeName) + 1;
   const e = loader.engine;
   let best = Infinity;
   let bad = 0;
