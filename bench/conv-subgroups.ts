@@ -7,7 +7,7 @@
  *   npx tsx bench/conv-subgroups.ts [--reps 5]
  */
 import * as kd from '../src/index.js';
-import { convTiles, runConv2d, runConv2dGradInput, runConv2dGradWeight } from '../src/kernels/conv2d.js';
+import { convTiles, runConv2d, runConv2dGradInput, runConv2dGradWeight } from '../src/kernels/conv2d/index.js';
 import { median } from './lib/timing.js';
 
 const i = process.argv.indexOf('--reps');

@@ -8,8 +8,8 @@
  *   npx tsx bench/conv-weight-gemm.ts [--reps 5]
  */
 import * as kd from '../src/index.js';
-import { convFlops, convTiles, runConv2dGradWeight } from '../src/kernels/conv2d.js';
-import { planWeightGemm } from '../src/kernels/conv2d-weight-gemm.js';
+import { convFlops, convTiles, runConv2dGradWeight } from '../src/kernels/conv2d/index.js';
+import { planWeightGemm } from '../src/kernels/conv2d/index.js';
 import { median } from './lib/timing.js';
 
 const i = process.argv.indexOf('--reps');

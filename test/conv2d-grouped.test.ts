@@ -1,13 +1,13 @@
 import { expect } from 'chai';
 import * as kd from '../src/index.js';
-import { runConv2dGradBias } from '../src/kernels/conv2d.js';
+import { runConv2dGradBias } from '../src/kernels/conv2d/index.js';
 import {
   groupedConvTiles,
   runGroupedConv2d,
   runGroupedConv2dGradInput,
   runGroupedConv2dGradWeight,
   type GroupedConvTiles,
-} from '../src/kernels/conv2d-grouped.js';
+} from '../src/kernels/conv2d/index.js';
 import { loadFixture, type Fixture } from './fixtures.js';
 import { absArr, assertWithinScale, expectThrow, randomValues, setup } from './helpers.js';
 
@@ -221,6 +221,7 @@ describe('conv2d with groups (grouped and depthwise)', function () {
       ['depthwise 3×3 on 2×24×25 (the weight gradient in two splits)', [2, 3, 24, 25], [3, 1, 3, 3], { groups: 3, padding: 1, relu: true }, true],
       ['1×1 depthwise, stride 2 (input-gradient phases no tap reaches)', [2, 3, 5, 6], [3, 1, 1, 1], { groups: 3, stride: 2 }, true],
       ['depthwise 2×2, stride 3 (phases reached by no tap and by one)', [1, 2, 8, 7], [2, 1, 2, 2], { groups: 2, stride: 3, padding: 1 }, true],
+      ['groups: 1, ReLU6 fused in the dense kernel', [2, 3, 7, 8], [5, 3, 3, 3], { groups: 1, padding: 1, relu6: true }, true, 10],
     ];
     cases.forEach(([label, xs, ws, opts, withBias, xScale], i) => {
       it(label, async () => {

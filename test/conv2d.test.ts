@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as kd from '../src/index.js';
-import { convTiles, runConv2d, runConv2dGradInput, runConv2dGradWeight } from '../src/kernels/conv2d.js';
-import { MAX_COLS_BYTES, planWeightGemm, runConv2dGradWeightGemm } from '../src/kernels/conv2d-weight-gemm.js';
+import { convTiles, runConv2d, runConv2dGradInput, runConv2dGradWeight } from '../src/kernels/conv2d/index.js';
+import { MAX_COLS_BYTES, planWeightGemm, runConv2dGradWeightGemm } from '../src/kernels/conv2d/index.js';
 import { loadFixture, type Fixture } from './fixtures.js';
 import { absArr, assertWithinScale, randomValues, setup } from './helpers.js';
 
@@ -236,7 +236,7 @@ describe('conv2d', function () {
         const results: Float32Array[][] = [];
         for (const subgroups of [true, false]) {
           const tiles = { ...convTiles, subgroups };
-          const y = runConv2d(e, x.bufferFor('test'), w.bufferFor('test'), plan, { bias: bias.bufferFor('test'), relu: true }, tiles);
+          const y = runConv2d(e, x.bufferFor('test'), w.bufferFor('test'), plan, { bias: bias.bufferFor('test'), activation: 'relu' }, tiles);
           const dx = runConv2dGradInput(e, dy.bufferFor('test'), w.bufferFor('test'), plan, tiles);
           const dw = runConv2dGradWeight(e, x.bufferFor('test'), dy.bufferFor('test'), plan, tiles);
           results.push([await read(y, size(plan.outShape)), await read(dx, size(xs)), await read(dw, size(ws))]);

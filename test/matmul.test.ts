@@ -271,7 +271,7 @@ async function checkKernel(
     ta.bufferFor('test'),
     tb.bufferFor('test'),
     { M, N, K, transA: tA, transB: tB, batchShape: batch.shape, aBatchStrides: batch.aStrides, bBatchStrides: batch.bStrides },
-    { bias: tbias.bufferFor('test'), relu },
+    { bias: tbias.bufferFor('test'), activation: relu ? 'relu' : undefined },
     plan,
   );
   try {

@@ -1,6 +1,7 @@
 /** Making tensors: from arrays, fills and seeded random numbers. */
 import { engine } from '../gpu/context.js';
-import { runElementwise, UNARY } from '../kernels/elementwise.js';
+import { runElementwise } from '../kernels/elementwise.js';
+import { KERNELS } from '../kernels/elementwise-ops.js';
 import { Random } from './random.js';
 import { checkShape, fmt, sizeOf, type Shape } from './shape.js';
 import { fromBuffer, Storage, Tensor, type DType, type NestedArray } from './tensor.js';
@@ -95,7 +96,7 @@ export function full(shape: Shape, value: number, opts: TensorOptions = {}): Ten
   const s = checkShape('full', shape);
   const dtype = opts.dtype ?? 'float32';
   const e = engine();
-  const buf = runElementwise(e, dtype === 'int32' ? UNARY.fillInt : UNARY.fill, [], s.length ? s : [1], value);
+  const buf = runElementwise(e, dtype === 'int32' ? KERNELS.fillInt : KERNELS.fill, [], s.length ? s : [1], value);
   return finish(fromBuffer(e, buf, s, dtype), opts);
 }
 

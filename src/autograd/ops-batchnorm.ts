@@ -12,7 +12,8 @@
  * Evaluation (`training: false`, the default as in F.batch_norm): the running statistics
  * normalize, nothing is updated, and dx = weight/√(running_var + eps)·dy.
  */
-import { runBatchNormApply, runBatchNormBackward, runBatchNormEvalCoef, runBatchNormStats, type BatchNormGeometry } from '../kernels/batchnorm.js';
+import { runBatchNormApply, runBatchNormEvalCoef, runBatchNormStats, type BatchNormGeometry } from '../kernels/batchnorm.js';
+import { runBatchNormBackward } from '../kernels/batchnorm-grad.js';
 import { record } from './graph.js';
 import { fmt } from './shape.js';
 import { fromBuffer, type Tensor } from './tensor.js';

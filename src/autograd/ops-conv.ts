@@ -2,16 +2,19 @@
  * 2-D convolution (PyTorch's conv2d: NCHW input, OIHW weight, grouped/depthwise with `groups`),
  * optionally fused with bias and ReLU or ReLU6.
  */
-import { runConv2d, runConv2dGradBias, runConv2dGradInput, runConv2dGradWeight } from '../kernels/conv2d.js';
 import {
+  runConv2d,
+  runConv2dGradBias,
+  runConv2dGradInput,
+  runConv2dGradWeight,
   runGroupedConv2d,
   runGroupedConv2dGradInput,
   runGroupedConv2dGradWeight,
-  type ConvActivation,
   type GroupedConvGeometry,
-} from '../kernels/conv2d-grouped.js';
+} from '../kernels/conv2d/index.js';
+import type { Activation } from '../kernels/elementwise-ops.js';
 import { record } from './graph.js';
-import { activationGrad, relu6 } from './ops-elementwise.js';
+import { activationGrad } from './ops-elementwise.js';
 import { fmt } from './shape.js';
 import { fromBuffer, type Tensor } from './tensor.js';
 
@@ -164,15 +167,15 @@ export function planConv2d(
 }
 
 /** The fused activation asked for by the options (at most one). */
-function activationOf(opts: Conv2dOptions): ConvActivation | undefined {
+function activationOf(opts: Conv2dOptions): Activation | undefined {
   if (opts.relu && opts.relu6) throw new Error(`kdgpu: ${OP}: relu and relu6 were both requested; expected at most one activation`);
   return opts.relu ? 'relu' : opts.relu6 ? 'relu6' : undefined;
 }
 
 /**
  * 2-D convolution (cross-correlation, as in PyTorch): x [N, C, H, W], weight [O, C/groups, KH, KW],
- * bias [O] → [N, O, OH, OW]. With `relu: true` the ReLU runs in the same kernel; so does ReLU6
- * (`relu6: true`) for grouped convolutions.
+ * bias [O] → [N, O, OH, OW]. With `relu: true` (or `relu6: true`) the activation runs in the
+ * same kernel.
  */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
   const ts = bias ? [x, weight, bias] : [x, weight];
@@ -189,19 +192,8 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
   const xb = x.bufferFor(OP);
   const wb = weight.bufferFor(OP);
   const bb = bias?.bufferFor(OP);
-  let y: Tensor;
-  if (grouped) {
-    y = fromBuffer(e, runGroupedConv2d(e, xb, wb, g, { bias: bb, activation }), g.outShape, 'float32');
-  } else {
-    // The dense kernel fuses ReLU only: ReLU6 runs as a separate pass (no tape: the node below
-    // holds the gradient of both).
-    y = fromBuffer(e, runConv2d(e, xb, wb, g, { bias: bb, relu: activation === 'relu' }), g.outShape, 'float32');
-    if (activation === 'relu6') {
-      const z = y;
-      y = relu6(z);
-      z.dispose();
-    }
-  }
+  const run = grouped ? runGroupedConv2d : runConv2d;
+  const y = fromBuffer(e, run(e, xb, wb, g, { bias: bb, activation }), g.outShape, 'float32');
   const desc =
     `${OP} ${fmt(x.shape)} * ${fmt(weight.shape)}${bias ? ' + bias' : ''}` +
     ` stride ${g.strideH}×${g.strideW} pad ${g.padTop},${g.padBottom},${g.padLeft},${g.padRight} dilation ${g.dilationH}×${g.dilationW}` +

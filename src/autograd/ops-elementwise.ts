@@ -1,5 +1,6 @@
 /** Elementwise ops with NumPy broadcasting, and their gradients. */
-import { runElementwise, UNARY, BINARY, GRAD, type ElementwiseSpec, type ElementwiseInput } from '../kernels/elementwise.js';
+import { runElementwise, type ElementwiseSpec, type ElementwiseInput } from '../kernels/elementwise.js';
+import { KERNELS, OPS, type Activation, type GradRule, type OpDecl, type Saved } from '../kernels/elementwise-ops.js';
 import { record } from './graph.js';
 import { sumTo } from './ops-reduce.js';
 import { broadcastShapes, broadcastStrides, fmt, sameShape, type Shape } from './shape.js';
@@ -37,109 +38,74 @@ export function elementwise(
   return fromBuffer(e, buf, out, opts.outDtype ?? 'float32');
 }
 
-// ---- unary --------------------------------------------------------------------------------
+// ---- tape rules, made from the declarations of kernels/elementwise-ops.ts ----------------------
 
-function unary(
-  name: keyof typeof UNARY,
-  x: Tensor,
-  grad: ((g: Tensor, x: Tensor, y: Tensor) => Tensor) | null,
-  save: 'x' | 'y' | 'none',
-): Tensor {
-  expectFloat(name, x);
-  const y = elementwise(name, UNARY[name], [x]);
-  if (!grad) return y;
-  const saved = save === 'x' ? [x] : save === 'y' ? [y] : [];
-  return record(`${name} ${fmt(x.shape)}`, [x], y, saved, (g, s) => [
-    grad(g, save === 'x' ? s[0] : (undefined as unknown as Tensor), save === 'y' ? s[0] : (undefined as unknown as Tensor)),
-  ]);
+/** The gradient w.r.t. one input by `rule`, given the upstream gradient and the saved tensors. */
+function applyGrad(op: string, rule: GradRule, g: Tensor, saved: Partial<Record<Saved, Tensor>>, constant?: number): Tensor {
+  if (rule.kind === 'identity') return g;
+  return elementwise(op, rule.spec, rule.inputs.map((n) => (n === 'g' ? g : saved[n]!)), { constant });
+}
+
+/** Runs a unary op (with its constant `c`, for the x ∘ c ops) and records its gradient. */
+function unary(decl: OpDecl, x: Tensor, desc = `${decl.name} ${fmt(x.shape)}`, c?: number, op = decl.name): Tensor {
+  expectFloat(op, x);
+  const y = elementwise(op, decl.forward, [x], { constant: c });
+  const saved = decl.saves.map((s) => (s === 'x' ? x : y));
+  return record(desc, [x], y, saved, (g, s) => {
+    const byName: Partial<Record<Saved, Tensor>> = {};
+    decl.saves.forEach((n, i) => (byName[n] = s[i]));
+    return [applyGrad(op, decl.grads[0], g, byName, c)];
+  });
 }
 
 /** −x, elementwise. */
-export const neg = (x: Tensor): Tensor => unary('neg', x, (g) => elementwise('neg', UNARY.neg, [g]), 'none');
+export const neg = (x: Tensor): Tensor => unary(OPS.neg, x);
 /** e^x, elementwise. */
-export const exp = (x: Tensor): Tensor => unary('exp', x, (g, _x, y) => elementwise('exp', BINARY.mul, [g, y]), 'y');
+export const exp = (x: Tensor): Tensor => unary(OPS.exp, x);
 /** Natural logarithm, elementwise. */
-export const log = (x: Tensor): Tensor => unary('log', x, (g, xs) => elementwise('log', BINARY.div, [g, xs]), 'x');
+export const log = (x: Tensor): Tensor => unary(OPS.log, x);
 /** Square root, elementwise. */
-export const sqrt = (x: Tensor): Tensor => unary('sqrt', x, (g, _x, y) => elementwise('sqrt', GRAD.sqrt, [g, y]), 'y');
+export const sqrt = (x: Tensor): Tensor => unary(OPS.sqrt, x);
 /** max(x, 0), elementwise (gradient 0 at 0). */
-export const relu = (x: Tensor): Tensor => unary('relu', x, (g, xs) => elementwise('relu', GRAD.relu, [g, xs]), 'x');
+export const relu = (x: Tensor): Tensor => unary(OPS.relu, x);
 /** 1 / (1 + e^−x), elementwise. */
-export const sigmoid = (x: Tensor): Tensor =>
-  unary('sigmoid', x, (g, _x, y) => elementwise('sigmoid', GRAD.sigmoid, [g, y]), 'y');
+export const sigmoid = (x: Tensor): Tensor => unary(OPS.sigmoid, x);
 /** Hyperbolic tangent, elementwise. */
-export const tanh = (x: Tensor): Tensor => unary('tanh', x, (g, _x, y) => elementwise('tanh', GRAD.tanh, [g, y]), 'y');
+export const tanh = (x: Tensor): Tensor => unary(OPS.tanh, x);
 /** |x|, elementwise (gradient sign(x), 0 at 0). */
-export const abs = (x: Tensor): Tensor => unary('abs', x, (g, xs) => elementwise('abs', GRAD.abs, [g, xs]), 'x');
-
-/** ReLU6 = min(max(x, 0), 6) (MobileNet's activation). */
-const RELU6: ElementwiseSpec = { name: 'relu6', arity: 1, expr: 'min(max($0, $T(0.0)), $T(6.0))' };
-/** (g, y) → g where 0 < y < 6, else 0: PyTorch's hardtanh_backward, read from the output. */
-const RELU6_GRAD: ElementwiseSpec = { name: 'relu6Grad', arity: 2, expr: 'select($T(0.0), $0, ($1 > $T(0.0)) & ($1 < $T(6.0)))' };
-
+export const abs = (x: Tensor): Tensor => unary(OPS.abs, x);
 /** ReLU6 = min(max(x, 0), 6), elementwise (MobileNet's activation). */
-export function relu6(x: Tensor): Tensor {
-  expectFloat('relu6', x);
-  const y = elementwise('relu6', RELU6, [x]);
-  return record(`relu6 ${fmt(x.shape)}`, [x], y, [y], (g, [ys]) => [elementwise('relu6', RELU6_GRAD, [g, ys])]);
-}
+export const relu6 = (x: Tensor): Tensor => unary(OPS.relu6, x);
 
 /**
  * The gradient through an activation fused into an op (conv2d, linear), given the upstream
  * gradient g and the activation's output y.
  */
-export function activationGrad(op: string, activation: 'relu' | 'relu6', g: Tensor, y: Tensor): Tensor {
-  return elementwise(op, activation === 'relu' ? GRAD.relu : RELU6_GRAD, [g, y]);
+export function activationGrad(op: string, activation: Activation, g: Tensor, y: Tensor): Tensor {
+  return applyGrad(op, OPS[activation].grads[0], g, { y });
 }
 
 // ---- binary -------------------------------------------------------------------------------
 
 type BinaryName = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum' | 'pow';
 
-/**
- * Gradients at the output's shape, for a and for b, given g, a, b and the output y. Each side is
- * computed only when its input requires a gradient.
- */
-const binaryGrads: Record<BinaryName, [(g: Tensor, a: Tensor, b: Tensor, y: Tensor) => Tensor, (g: Tensor, a: Tensor, b: Tensor, y: Tensor) => Tensor]> = {
-  add: [(g) => g, (g) => g],
-  sub: [(g) => g, (g) => elementwise('sub', UNARY.neg, [g])],
-  mul: [(g, _a, b) => elementwise('mul', BINARY.mul, [g, b]), (g, a) => elementwise('mul', BINARY.mul, [g, a])],
-  div: [(g, _a, b) => elementwise('div', BINARY.div, [g, b]), (g, a, b) => elementwise('div', GRAD.divB, [g, a, b])],
-  maximum: [(g, a, b) => elementwise('maximum', GRAD.maximumA, [g, a, b]), (g, a, b) => elementwise('maximum', GRAD.maximumB, [g, a, b])],
-  minimum: [(g, a, b) => elementwise('minimum', GRAD.minimumA, [g, a, b]), (g, a, b) => elementwise('minimum', GRAD.minimumB, [g, a, b])],
-  pow: [(g, a, b) => elementwise('pow', GRAD.powA, [g, a, b]), (g, a, b, y) => elementwise('pow', GRAD.powB, [g, a, b, y])],
-};
-
-const needsSaved: Record<BinaryName, { a: boolean; b: boolean; y: boolean }> = {
-  add: { a: false, b: false, y: false },
-  sub: { a: false, b: false, y: false },
-  mul: { a: true, b: true, y: false },
-  div: { a: true, b: true, y: false },
-  maximum: { a: true, b: true, y: false },
-  minimum: { a: true, b: true, y: false },
-  pow: { a: true, b: true, y: true },
-};
-
 function binaryTensors(name: BinaryName, a: Tensor, b: Tensor): Tensor {
   if (a.dtype !== 'float32' || b.dtype !== 'float32') {
     throw new Error(`kdgpu: ${name} expects float32 tensors, got ${a.dtype} ${fmt(a.shape)} and ${b.dtype} ${fmt(b.shape)}`);
   }
-  const y = elementwise(name, BINARY[name], [a, b]);
+  const decl: OpDecl = OPS[name];
+  const y = elementwise(name, decl.forward, [a, b]);
   if (!a.requiresGrad && !b.requiresGrad) return y;
-  const need = needsSaved[name];
-  const save = [need.a ? a : null, need.b ? b : null, need.y ? y : null].filter((t): t is Tensor => t !== null);
+  const all = { a, b, y };
   const aShape = a.shape;
   const bShape = b.shape;
   const needA = a.requiresGrad;
   const needB = b.requiresGrad;
-  return record(`${name} ${fmt(aShape)}, ${fmt(bShape)}`, [a, b], y, save, (g, s) => {
-    let k = 0;
-    const sa = need.a ? s[k++] : g;
-    const sb = need.b ? s[k++] : g;
-    const sy = need.y ? s[k++] : g;
-    const [gradA, gradB] = binaryGrads[name];
-    const ra = needA ? reduceGrad(gradA(g, sa, sb, sy), aShape, g) : null;
-    const rb = needB ? reduceGrad(gradB(g, sa, sb, sy), bShape, g) : null;
+  return record(`${name} ${fmt(aShape)}, ${fmt(bShape)}`, [a, b], y, decl.saves.map((n) => all[n as 'a' | 'b' | 'y']), (g, s) => {
+    const saved: Partial<Record<Saved, Tensor>> = {};
+    decl.saves.forEach((n, i) => (saved[n] = s[i]));
+    const ra = needA ? reduceGrad(applyGrad(name, decl.grads[0], g, saved), aShape, g) : null;
+    const rb = needB ? reduceGrad(applyGrad(name, decl.grads[1], g, saved), bShape, g) : null;
     return [ra, rb];
   });
 }
@@ -152,31 +118,16 @@ function reduceGrad(gFull: Tensor, shape: Shape, g: Tensor): Tensor {
   return r;
 }
 
+/** a ∘ c for a number c, as an op with a uniform constant where one is declared. */
 function binaryScalar(name: BinaryName, a: Tensor, c: number, reversed: boolean): Tensor {
   expectFloat(name, a);
   const shape = fmt(a.shape);
-  switch (name) {
-    case 'add':
-      return unaryConst('add', a, c, UNARY.addScalar, (g) => g, `add ${shape}, ${c}`);
-    case 'sub':
-      return reversed
-        ? unaryConst('sub', a, c, UNARY.rsubScalar, (g) => elementwise('sub', UNARY.neg, [g]), `sub ${c}, ${shape}`)
-        : unaryConst('sub', a, -c, UNARY.addScalar, (g) => g, `sub ${shape}, ${c}`);
-    case 'mul':
-      return unaryConst('mul', a, c, UNARY.mulScalar, (g) => elementwise('mul', UNARY.mulScalar, [g], { constant: c }), `mul ${shape}, ${c}`);
-    case 'div':
-      if (!reversed) {
-        return unaryConst('div', a, c, UNARY.divScalar, (g) => elementwise('div', UNARY.divScalar, [g], { constant: c }), `div ${shape}, ${c}`);
-      }
-      break;
-    case 'pow':
-      if (!reversed) {
-        return unaryConst('pow', a, c, UNARY.powScalar, (g, x) => elementwise('pow', GRAD.powScalar, [g, x!], { constant: c }), `pow ${shape}, ${c}`, true);
-      }
-      break;
-    default:
-      break;
-  }
+  const desc = reversed ? `${name} ${c}, ${shape}` : `${name} ${shape}, ${c}`;
+  if (name === 'add') return unary(OPS.addScalar, a, desc, c, name);
+  if (name === 'sub') return reversed ? unary(OPS.rsubScalar, a, desc, c, name) : unary(OPS.addScalar, a, desc, -c, name);
+  if (name === 'mul') return unary(OPS.mulScalar, a, desc, c, name);
+  if (name === 'div' && !reversed) return unary(OPS.divScalar, a, desc, c, name);
+  if (name === 'pow' && !reversed) return unary(OPS.powScalar, a, desc, c, name);
   // Everything else: the number becomes a one-element tensor.
   const t = scalarTensor(c);
   try {
@@ -184,19 +135,6 @@ function binaryScalar(name: BinaryName, a: Tensor, c: number, reversed: boolean)
   } finally {
     t.dispose();
   }
-}
-
-function unaryConst(
-  op: string,
-  x: Tensor,
-  c: number,
-  spec: ElementwiseSpec,
-  grad: (g: Tensor, x?: Tensor) => Tensor,
-  desc: string,
-  saveX = false,
-): Tensor {
-  const y = elementwise(op, spec, [x], { constant: c });
-  return record(desc, [x], y, saveX ? [x] : [], (g, s) => [grad(g, s[0])]);
 }
 
 function binary(name: BinaryName, a: TensorLike, b: TensorLike): Tensor {
@@ -238,9 +176,9 @@ function compare(name: 'equal' | 'greater' | 'less', a: TensorLike, b: TensorLik
     }
     if (ta.dtype === 'int32') {
       if (name !== 'equal') throw new Error(`kdgpu: ${name} is not supported on int32 tensors`);
-      return elementwise(name, BINARY.equalInt, [ta, tb]);
+      return elementwise(name, KERNELS.equalInt, [ta, tb]);
     }
-    return elementwise(name, BINARY[name], [ta, tb]);
+    return elementwise(name, KERNELS[name], [ta, tb]);
   } finally {
     if (ta !== a) ta.dispose();
     if (tb !== b) tb.dispose();

@@ -1,8 +1,7 @@
 /** matmul with batch broadcasting and transposed operands; linear = fused matmul + bias (+ ReLU). */
 import { runMatmul } from '../kernels/matmul.js';
-import { GRAD } from '../kernels/elementwise.js';
 import { record } from './graph.js';
-import { elementwise } from './ops-elementwise.js';
+import { activationGrad } from './ops-elementwise.js';
 import { sum, sumTo } from './ops-reduce.js';
 import { reshape } from './ops-shape.js';
 import { broadcastShapes, broadcastStrides, fmt, sameShape } from './shape.js';
@@ -54,7 +53,7 @@ function run(a: Tensor, b: Tensor, p: Plan, transA: boolean, transB: boolean, bi
     a.bufferFor('matmul'),
     b.bufferFor('matmul'),
     { M: p.M, N: p.N, K: p.K, transA, transB, batchShape: p.batchShape, aBatchStrides: aStr, bBatchStrides: bStr },
-    { bias: bias?.bufferFor('linear'), relu },
+    { bias: bias?.bufferFor('linear'), activation: relu ? 'relu' : undefined },
   );
   return fromBuffer(e, buf, p.outShape, 'float32');
 }
@@ -127,7 +126,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Li
   const save = relu ? [x2, weight, y2] : [x2, weight];
   const y = record(`${op} ${fmt(x2.shape)} · ${fmt(weight.shape)}ᵀ${bias ? ' + bias' : ''}${relu ? ' → relu' : ''}`, inputs, y2, save, (g, s) => {
     const [xs, ws] = s;
-    const gz = relu ? elementwise(op, GRAD.relu, [g, s[2]]) : g;
+    const gz = relu ? activationGrad(op, 'relu', g, s[2]) : g;
     const gx = matmul(gz, ws);
     const gw = matmul(gz, xs, { transA: true });
     const gb = bias ? sum(gz, 0) : null;

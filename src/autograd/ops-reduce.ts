@@ -1,6 +1,7 @@
 /** Reductions over any axes (sum, mean, max, min, argmax, argmin) and their gradients. */
 import { runReduce } from '../kernels/reduce.js';
-import { runElementwise, BINARY, UNARY } from '../kernels/elementwise.js';
+import { runElementwise } from '../kernels/elementwise.js';
+import { KERNELS, OPS } from '../kernels/elementwise-ops.js';
 import { record } from './graph.js';
 import { fmt, normAxes, type Shape, broadcastStrides, sameShape } from './shape.js';
 import { fromBuffer, type Tensor } from './tensor.js';
@@ -94,7 +95,7 @@ function scaledBroadcast(g: Tensor, shape: Shape, scale: number): Tensor {
   const e = g.engine;
   const buf = runElementwise(
     e,
-    UNARY.mulScalar,
+    OPS.mulScalar.forward,
     [g.size === 1 ? { buffer: g.bufferFor('mean'), mode: 'scalar' } : { buffer: g.bufferFor('mean'), mode: 'strided', strides: broadcastStrides(g.shape, shape) }],
     shape,
     scale,
@@ -112,11 +113,11 @@ function extremum(op: 'max' | 'min', x: Tensor, axes: Axes, opts: ReduceOptions)
     y = fromBuffer(e, runReduce(e, 'max', x.bufferFor(op), x.shape, ax), shape, 'float32');
   } else {
     // min(x) = −max(−x)
-    const nx = fromBuffer(e, runElementwise(e, UNARY.neg, [{ buffer: x.bufferFor(op), mode: 'full' }], x.shape), x.shape, 'float32');
+    const nx = fromBuffer(e, runElementwise(e, OPS.neg.forward, [{ buffer: x.bufferFor(op), mode: 'full' }], x.shape), x.shape, 'float32');
     const m = runReduce(e, 'max', nx.bufferFor(op), x.shape, ax);
     nx.dispose();
     const mt = fromBuffer(e, m, shape, 'float32');
-    y = fromBuffer(e, runElementwise(e, UNARY.neg, [{ buffer: mt.bufferFor(op), mode: 'full' }], shape), shape, 'float32');
+    y = fromBuffer(e, runElementwise(e, OPS.neg.forward, [{ buffer: mt.bufferFor(op), mode: 'full' }], shape), shape, 'float32');
     mt.dispose();
   }
   const inShape = x.shape;
@@ -125,10 +126,10 @@ function extremum(op: 'max' | 'min', x: Tensor, axes: Axes, opts: ReduceOptions)
   return record(`${op} ${fmt(inShape)} axes [${ax.join(', ')}]`, [x], y, [x, y], (g, [xs, ys]) => {
     const yk = reshape(ys, kept);
     const gk = reshape(g, kept);
-    const mask = fromBuffer(e, runElementwise(e, BINARY.equal, [{ buffer: xs.bufferFor(op), mode: 'full' }, stridedOrScalar(yk, inShape)], inShape), inShape, 'float32');
+    const mask = fromBuffer(e, runElementwise(e, KERNELS.equal, [{ buffer: xs.bufferFor(op), mode: 'full' }, stridedOrScalar(yk, inShape)], inShape), inShape, 'float32');
     const count = fromBuffer(e, runReduce(e, 'sum', mask.bufferFor(op), inShape, ax), kept, 'float32');
-    const share = fromBuffer(e, runElementwise(e, BINARY.div, [stridedOrScalar(gk, kept), stridedOrScalar(count, kept)], kept), kept, 'float32');
-    const gx = fromBuffer(e, runElementwise(e, BINARY.mul, [{ buffer: mask.bufferFor(op), mode: 'full' }, stridedOrScalar(share, inShape)], inShape), inShape, 'float32');
+    const share = fromBuffer(e, runElementwise(e, OPS.div.forward, [stridedOrScalar(gk, kept), stridedOrScalar(count, kept)], kept), kept, 'float32');
+    const gx = fromBuffer(e, runElementwise(e, OPS.mul.forward, [{ buffer: mask.bufferFor(op), mode: 'full' }, stridedOrScalar(share, inShape)], inShape), inShape, 'float32');
     for (const t of [yk, gk, mask, count, share]) t.dispose();
     return [gx];
   });
@@ -170,7 +171,7 @@ function argExtremum(op: 'argmax' | 'argmin', x: Tensor, axis: number | undefine
   const e = x.engine;
   if (op === 'argmax') return fromBuffer(e, runReduce(e, 'argmax', x.bufferFor(op), x.shape, ax), shape, 'int32');
   // argmin(x) = argmax(−x), ties included
-  const neg = runElementwise(e, UNARY.neg, [{ buffer: x.bufferFor(op), mode: 'full' }], x.shape);
+  const neg = runElementwise(e, OPS.neg.forward, [{ buffer: x.bufferFor(op), mode: 'full' }], x.shape);
   try {
     return fromBuffer(e, runReduce(e, 'argmax', neg, x.shape, ax), shape, 'int32');
   } finally {

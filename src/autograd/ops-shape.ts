@@ -1,6 +1,7 @@
 /** Layout ops: reshape/flatten (views), permute/transpose, slice, concat, broadcastTo, clone, cast. */
 import { runStridedCopy } from '../kernels/copy.js';
-import { runElementwise, UNARY } from '../kernels/elementwise.js';
+import { runElementwise } from '../kernels/elementwise.js';
+import { KERNELS } from '../kernels/elementwise-ops.js';
 import { record } from './graph.js';
 import { sumTo } from './ops-reduce.js';
 import { broadcastShapes, broadcastStrides, checkShape, fmt, normAxis, sameShape, sizeOf, stridesOf, type Shape } from './shape.js';
@@ -123,7 +124,7 @@ export function slice(x: Tensor, spec: SliceSpec): Tensor {
   const inShape = x.shape;
   return record(`slice ${fmt(inShape)} → ${fmt(shape)}`, [x], y, [], (g) => {
     const e = g.engine;
-    const gx = runElementwise(e, UNARY.fill, [], inShape.length ? inShape : [1], 0);
+    const gx = runElementwise(e, KERNELS.fill, [], inShape.length ? inShape : [1], 0);
     runStridedCopy(e, g.bufferFor(op), { offset: 0, strides: stridesOf(shape) }, gx, { offset, strides: st }, shape);
     return [fromBuffer(e, gx, inShape, 'float32')];
   });
@@ -187,7 +188,7 @@ export function clone(x: Tensor): Tensor {
   const op = 'clone';
   x.storageFor(op);
   const e = x.engine;
-  const spec = x.dtype === 'int32' ? UNARY.copyInt : UNARY.copy;
+  const spec = x.dtype === 'int32' ? KERNELS.copyInt : KERNELS.copy;
   const y = fromBuffer(e, runElementwise(e, spec, [{ buffer: x.bufferFor(op), mode: 'full' }], x.shape.length ? x.shape : [1]), x.shape, x.dtype);
   return record(`clone ${fmt(x.shape)}`, [x], y, [], (g) => [g]);
 }
@@ -198,6 +199,6 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   x.storageFor(op);
   if (dtype === x.dtype) return clone(x);
   const e = x.engine;
-  const spec = dtype === 'float32' ? UNARY.castIntToFloat : UNARY.castFloatToInt;
+  const spec = dtype === 'float32' ? KERNELS.castIntToFloat : KERNELS.castFloatToInt;
   return fromBuffer(e, runElementwise(e, spec, [{ buffer: x.bufferFor(op), mode: 'full' }], x.shape.length ? x.shape : [1]), x.shape, dtype);
 }

@@ -18,10 +18,9 @@
  * pixel). Brightness b scales the distance from black: out = b·v + (1 − b)·black[c].
  */
 import type { PooledBuffer } from '../gpu/buffer-pool.js';
-import { grid, type Engine, type Kernel } from '../gpu/engine.js';
+import type { Engine, Kernel } from '../gpu/engine.js';
 import { PHILOX_WGSL as PHILOX } from './philox.js';
-
-const WG = 64;
+import { dispatch1d, invocationIndex, main1d } from '../gpu/kernel-registry.js';
 
 /** Second Philox counter word of augmentation draws ("aug\0"). */
 export const AUGMENT_STREAM = 0x61756700;
@@ -32,9 +31,8 @@ struct Params { n: u32, k0: u32, k1: u32, c2: u32, c3: u32,
 @group(0) @binding(0) var<storage, read_write> prm: array<vec4<f32>>;
 @group(0) @binding(1) var<uniform> p: Params;
 ${PHILOX}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = gid.x + gid.y * nwg.x * ${WG}u;
+${main1d()}
+  ${invocationIndex('t')}
   if (t >= p.n) { return; }
   let r = philox4x32_10(vec4<u32>(t, ${AUGMENT_STREAM}u, p.c2, p.c3), vec2<u32>(p.k0, p.k1));
   // 24-bit uniforms in [0, 1): exact in f32
@@ -81,9 +79,8 @@ fn tap(base: u32, xi: i32, yi: i32, c: u32) -> f32 {
   return x[base + u32(yi * W + xi)];
 }
 
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * ${WG}u;
+${main1d()}
+  ${invocationIndex('i')}
   let hw = p.H * p.W;
   if (i >= p.n * hw) { return; }
   let img = i / hw;
@@ -140,7 +137,8 @@ export interface AugmentDraw {
 /** count × vec4(flip 0/1, angle in radians, brightness, zoom), drawn on the GPU. */
 export function runAugmentParams(engine: Engine, count: number, d: AugmentDraw): PooledBuffer {
   const out = engine.pool.acquire(Math.max(count, 1) * 16);
-  engine.dispatch(
+  dispatch1d(
+    engine,
     paramsKernel,
     { prm: out },
     {
@@ -156,7 +154,7 @@ export function runAugmentParams(engine: Engine, count: number, d: AugmentDraw):
       zLo: d.zoom[0],
       zHi: d.zoom[1],
     },
-    grid(Math.ceil(count / WG), engine.limits.maxComputeWorkgroupsPerDimension),
+    count,
   );
   return out;
 }
@@ -178,11 +176,12 @@ export function runAugment(engine: Engine, x: PooledBuffer, params: PooledBuffer
   const out = engine.pool.acquire(Math.max(total, 1) * 4);
   const pixels = g.n * g.H * g.W;
   if (total === 0) return out;
-  engine.dispatch(
+  dispatch1d(
+    engine,
     applyKernel,
     { x, prm: params, out },
     { n: g.n, C: g.C, H: g.H, W: g.W, edge: g.edge ? 1 : 0, black: g.black.slice(0, 4) },
-    grid(Math.ceil(pixels / WG), engine.limits.maxComputeWorkgroupsPerDimension),
+    pixels,
   );
   return out;
 }

@@ -5,9 +5,8 @@
  * destination), broadcastTo (zero source strides) and their gradients. Dtype-agnostic (u32).
  */
 import type { PooledBuffer } from '../gpu/buffer-pool.js';
-import { grid, type Engine, type Kernel } from '../gpu/engine.js';
-
-const WG = 64;
+import type { Engine } from '../gpu/engine.js';
+import { dispatch1d, invocationIndex, kernel, main1d } from '../gpu/kernel-registry.js';
 
 function source(rank: number): string {
   return `
@@ -16,9 +15,8 @@ struct Params { n: u32, srcOffset: u32, dstOffset: u32,
 @group(0) @binding(0) var<storage, read> src: array<u32>;
 @group(0) @binding(1) var<storage, read_write> dst: array<u32>;
 @group(0) @binding(2) var<uniform> p: Params;
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * ${WG}u;
+${main1d()}
+  ${invocationIndex('i')}
   if (i >= p.n) { return; }
   var rem = i;
   var s = p.srcOffset;
@@ -37,8 +35,6 @@ function unrolled(rank: number): string {
   }
   return lines.join('\n');
 }
-
-const cache = new Map<number, Kernel>();
 
 export interface StridedView {
   offset: number;
@@ -71,12 +67,9 @@ export function runStridedCopy(
   }
   if (dims.length === 0) dims.push({ e: 1, s: 0, d: 0 });
   const rank = dims.length;
-  let k = cache.get(rank);
-  if (!k) {
-    k = { name: `copy.strided${rank}`, source: source(rank) };
-    cache.set(rank, k);
-  }
-  engine.dispatch(
+  const k = kernel(`copy.strided${rank}`, () => source(rank));
+  dispatch1d(
+    engine,
     k,
     { src, dst },
     {
@@ -87,6 +80,6 @@ export function runStridedCopy(
       srcStr: dims.map((x) => x.s),
       dstStr: dims.map((x) => x.d),
     },
-    grid(Math.ceil(n / WG), engine.limits.maxComputeWorkgroupsPerDimension),
+    n,
   );
 }

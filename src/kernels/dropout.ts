@@ -9,10 +9,9 @@
  * WGSL has no 32×32→64-bit multiply; mulhilo builds the high word from 16-bit halves.
  */
 import type { PooledBuffer } from '../gpu/buffer-pool.js';
-import { grid, type Engine, type Kernel } from '../gpu/engine.js';
+import type { Engine, Kernel } from '../gpu/engine.js';
 import { PHILOX_WGSL } from './philox.js';
-
-const WG = 64;
+import { dispatch1d, invocationIndex, main1d } from '../gpu/kernel-registry.js';
 
 const source = `
 struct Params { n4: u32, threshold: u32, scale: f32, k0: u32, k1: u32, c2: u32, c3: u32, }
@@ -22,9 +21,8 @@ struct Params { n4: u32, threshold: u32, scale: f32, k0: u32, k1: u32, c2: u32, 
 
 ${PHILOX_WGSL}
 
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = gid.x + gid.y * nwg.x * ${WG}u;
+${main1d()}
+  ${invocationIndex('t')}
   if (t >= p.n4) { return; }
   let r = philox4x32_10(vec4<u32>(t, 0u, p.c2, p.c3), vec2<u32>(p.k0, p.k1));
   out[t] = x[t] * select(vec4<f32>(0.0), vec4<f32>(p.scale), r >= vec4<u32>(p.threshold));
@@ -47,7 +45,8 @@ export function runDropout(engine: Engine, x: PooledBuffer, n: number, params: D
   const out = engine.pool.acquire(Math.max(n, 1) * 4);
   const n4 = Math.ceil(n / 4);
   if (n4 === 0) return out;
-  engine.dispatch(
+  dispatch1d(
+    engine,
     kernel,
     { x, out },
     {
@@ -59,7 +58,7 @@ export function runDropout(engine: Engine, x: PooledBuffer, n: number, params: D
       c2: params.step[0],
       c3: params.step[1],
     },
-    grid(Math.ceil(n4 / WG), engine.limits.maxComputeWorkgroupsPerDimension),
+    n4,
   );
   return out;
 }

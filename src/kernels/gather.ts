@@ -6,9 +6,8 @@
  * [lo, hi), so the shards together fill every row.
  */
 import type { PooledBuffer } from '../gpu/buffer-pool.js';
-import { grid, type Engine, type Kernel } from '../gpu/engine.js';
-
-const WG = 64;
+import type { Engine, Kernel } from '../gpu/engine.js';
+import { dispatch1d, invocationIndex, main1d } from '../gpu/kernel-registry.js';
 
 export const GATHER_ROWS: Kernel = {
   name: 'gather.rows',
@@ -18,9 +17,8 @@ struct Params { count: u32, rowWords: u32, start: u32, lo: u32, hi: u32, }
 @group(0) @binding(1) var<storage, read> index: array<u32>;
 @group(0) @binding(2) var<storage, read_write> dst: array<u32>;
 @group(0) @binding(3) var<uniform> p: Params;
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * ${WG}u;
+${main1d()}
+  ${invocationIndex('i')}
   if (i >= p.count * p.rowWords) { return; }
   let b = i / p.rowWords;
   let w = i - b * p.rowWords;
@@ -47,5 +45,5 @@ export function runGatherRows(
 ): void {
   const n = count * rowWords;
   if (n === 0) return;
-  engine.dispatch(GATHER_ROWS, { src, index, dst }, { count, rowWords, start, lo, hi }, grid(Math.ceil(n / WG), engine.limits.maxComputeWorkgroupsPerDimension));
+  dispatch1d(engine, GATHER_ROWS, { src, index, dst }, { count, rowWords, start, lo, hi }, n);
 }

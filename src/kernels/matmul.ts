@@ -27,21 +27,29 @@
  * as much as 25–30 FMAs at the adapter's register-resident FMA rate (it is emulated lane by lane,
  * whatever the alignment), and workgroup, private and uniform memory are no cheaper, so the lever
  * is reuse of every loaded value inside one invocation — large register tiles. Those spill (16 SSE
- * registers hold 16 floats per invocation), so their arithmetic alone runs at ~40% of that rate;
- * the two together cap a 16×32 tile near 25% of it, and kdgpu's kernel reaches ~85% of that cap. Writing the inner
- * product as `mat4x4 · vec4` instead of separate multiply-adds roughly doubles the arithmetic rate
+ * registers hold 16 floats per invocation), so their arithmetic alone runs well below that rate;
+ * the bench script reports the cap this puts on a tile and how near the kernel comes. Writing the
+ * inner product as `mat4x4 · vec4` instead of separate multiply-adds raises the arithmetic rate
  * there. On GPUs the same kernels are ordinary register-tiled matmuls with vec4 loads.
  *
  * Out-of-range rows and columns of a tile read clamped (valid) addresses and are not stored. The
- * epilogue adds `bias[n]` and applies ReLU before the single store of each output.
+ * epilogue (epilogue.ts) adds `bias[n]` and applies the activation before the single store of
+ * each output.
  */
 import type { PooledBuffer } from '../gpu/buffer-pool.js';
 import type { Engine, Kernel } from '../gpu/engine.js';
+import { kernel } from '../gpu/kernel-registry.js';
+import type { Activation } from './elementwise-ops.js';
+import { epilogue as applyEpilogue, epilogueName } from './epilogue.js';
+import { planMatmul, type MatmulPlan, type MatmulTile } from './matmul-plan.js';
+
+export { planMatmul, TILE_GPU, TILE_LARGE, TILE_LARGE_SG, TILE_SMALL, TILE_SMALL_SG, TILE_THIN, type MatmulPlan, type MatmulTile } from './matmul-plan.js';
 
 export interface MatmulEpilogue {
   /** Length-N bias added to every row. */
   bias?: PooledBuffer;
-  relu?: boolean;
+  /** Applied after the bias (epilogue.ts). */
+  activation?: Activation;
 }
 
 export interface MatmulArgs {
@@ -55,26 +63,6 @@ export interface MatmulArgs {
   aBatchStrides: readonly number[];
   bBatchStrides: readonly number[];
 }
-
-/** A tiled kernel's register tile and workgroup shape. */
-export interface MatmulTile {
-  /** Rows of C per invocation (a multiple of 4). */
-  tm: number;
-  /** vec4 column groups of C per invocation (4·tn4 columns). */
-  tn4: number;
-  /** Workgroup size. */
-  wx: number;
-  wy: number;
-  /**
-   * Subgroup sharing (needs the `subgroups` feature): each workgroup is one subgroup of four
-   * invocations that compute 4·tm consecutive rows × the same 4·tn4 columns, so each loads a
-   * quarter of the op(B) block and gets the rest by subgroupBroadcast. wx must be 1 and wy 4.
-   */
-  sg?: boolean;
-}
-
-/** How runMatmul computes a product: register-tiled (with its tile) or the general kernel. */
-export type MatmulPlan = { kind: 'tiled'; tile: MatmulTile } | { kind: 'general' };
 
 /** Batch shapes live in `array<vec4<u32>, 2>` uniforms. */
 const MAX_BATCH_RANK = 8;
@@ -102,12 +90,6 @@ ${bias ? '@group(0) @binding(2) var<storage, read> bias: array<f32>;\n' : ''}@gr
 @group(0) @binding(4) var<uniform> p: Params;`;
 }
 
-function epilogueExpr(v: string, col: string, bias: boolean, relu: boolean): string {
-  let e = v;
-  if (bias) e = `${e} + bias[${col}]`;
-  if (relu) e = `max(${e}, 0.0)`;
-  return e;
-}
 
 // ---- tiled kernel ----------------------------------------------------------------------------
 
@@ -125,7 +107,7 @@ export function operandModes(M: number, N: number, K: number, transA: boolean, t
   return [am, bm];
 }
 
-function tiledSource(am: OperandMode, bm: OperandMode, t: MatmulTile, bias: boolean, relu: boolean): string {
+function tiledSource(am: OperandMode, bm: OperandMode, t: MatmulTile, bias: boolean, activation: Activation | undefined): string {
   const { tm: TM, tn4: TN4, wx, wy } = t;
   const SG = Boolean(t.sg);
   if (TM % 4 !== 0) throw new Error(`kdgpu internal error: matmul tile rows ${TM} must be a multiple of 4`);
@@ -324,9 +306,7 @@ ${BATCH_OFFSETS}`);
     for (let j = 0; j < TN4; j++) {
       for (let cc = 0; cc < 4; cc++) {
         const col = 4 * j + cc;
-        let v = `c${i}_${j}.${XYZW[cc]}`;
-        if (bias) v = `${v} + bias${col}`;
-        if (relu) v = `max(${v}, 0.0)`;
+        const v = applyEpilogue(`c${i}_${j}.${XYZW[cc]}`, bias ? `bias${col}` : null, activation);
         emit(`    if (col0 + ${col}u < N) { c[o + ${col}u] = ${v}; }`);
       }
     }
@@ -342,7 +322,7 @@ const GTILE = 4;
 const GWX = 8;
 const GWY = 8;
 
-function generalSource(bias: boolean, relu: boolean): string {
+function generalSource(bias: boolean, activation: Activation | undefined): string {
   return `${PARAMS}
 ${bindings('f32', 'f32', bias)}
 
@@ -374,70 +354,19 @@ ${BATCH_OFFSETS}
     for (var j = 0u; j < ${GTILE}u; j++) {
       let col = col0 + j;
       if (col >= p.N) { break; }
-      c[cBase + r * p.N + col] = ${epilogueExpr('acc[i][j]', 'col', bias, relu)};
+      c[cBase + r * p.N + col] = ${applyEpilogue('acc[i][j]', bias ? 'bias[col]' : null, activation)};
     }
   }
 }`;
 }
 
-// ---- selection --------------------------------------------------------------------------------
-
-/** Large products on a CPU adapter: a 16×32 block of C per invocation (128 vec4 accumulators). */
-export const TILE_LARGE: MatmulTile = { tm: 16, tn4: 8, wx: 2, wy: 4 };
-/** Everything else with at least 8 rows: 8×8 per invocation (quick to compile). */
-export const TILE_SMALL: MatmulTile = { tm: 8, tn4: 2, wx: 8, wy: 4 };
-/**
- * The same two with subgroup sharing of op(B), for CPU adapters with subgroups (SwiftShader: four
- * lanes per subgroup). Measured there (bench/matmul-plans.ts, medians of 6 in one process) 1.05–1.45×
- * faster than TILE_LARGE: 1024³ NN 5.95 vs 5.36 GFLOP/s, 256×784×784 NT 4.07 vs 3.88, 784×784×256 TN
- * 5.56 vs 3.87.
- */
-export const TILE_LARGE_SG: MatmulTile = { tm: 16, tn4: 8, wx: 1, wy: 4, sg: true };
-export const TILE_SMALL_SG: MatmulTile = { tm: 8, tn4: 2, wx: 1, wy: 4, sg: true };
-/** Fewer than 8 rows (vector-matrix products and the like): 4×8 per invocation. */
-export const TILE_THIN: MatmulTile = { tm: 4, tn4: 2, wx: 8, wy: 2 };
-/**
- * GPUs: 8×8 per invocation (32 vec4 accumulators fit in registers), 128 invocations per
- * workgroup. Not tuned on hardware (none was available); the large CPU tile would spill there.
- */
-export const TILE_GPU: MatmulTile = { tm: 8, tn4: 2, wx: 16, wy: 8 };
-
-/**
- * Which kernel runMatmul uses for a product of this shape; `software` says whether the adapter is
- * a CPU implementation such as SwiftShader (the tiles above were measured there), `subgroups`
- * whether the device has subgroup operations, `llvmpipe` whether it is Mesa's llvmpipe, where the
- * 8×8 tile beats the 16×32 one at every size measured (`npx tsx bench/matmul-plans.ts`: its
- * compiler keeps each invocation's loads cheap, so the smaller tile's extra loads cost little).
- */
-export function planMatmul(M: number, N: number, K: number, software = true, subgroups = false, llvmpipe = false): MatmulPlan {
-  if (M < 8) return { kind: 'tiled', tile: TILE_THIN };
-  if (!software) return { kind: 'tiled', tile: TILE_GPU };
-  if (llvmpipe) return { kind: 'tiled', tile: TILE_SMALL };
-  // The large tile takes a second or two to compile on SwiftShader; from ~256³ on it pays.
-  if (M >= 128 && N >= 128 && M * N * K >= 2 ** 24) return { kind: 'tiled', tile: subgroups ? TILE_LARGE_SG : TILE_LARGE };
-  // A subgroup tile spans 4·tm rows: below that whole lanes would compute clamped copies of the
-  // last row (8×784×784 ran at half the speed of the plain 8×8 tile).
-  return { kind: 'tiled', tile: subgroups && M >= 4 * TILE_SMALL_SG.tm ? TILE_SMALL_SG : TILE_SMALL };
-}
-
-const cache = new Map<string, Kernel>();
-
-function kernelFor(plan: MatmulPlan, modes: [OperandMode, OperandMode], bias: boolean, relu: boolean): Kernel {
-  const epi = `${bias ? '.bias' : ''}${relu ? '.relu' : ''}`;
-  let name: string;
-  if (plan.kind === 'tiled') {
-    const t = plan.tile;
-    name = `matmul.${modes[0]}${modes[1]}.${t.tm}x${4 * t.tn4}.wg${t.wx}x${t.wy}${t.sg ? '.sg' : ''}${epi}`;
-  } else {
-    name = `matmul.general${epi}`;
-  }
-  let k = cache.get(name);
-  if (!k) {
-    const source = plan.kind === 'tiled' ? tiledSource(modes[0], modes[1], plan.tile, bias, relu) : generalSource(bias, relu);
-    k = { name, source };
-    cache.set(name, k);
-  }
-  return k;
+/** The kernel of a plan, for operands read as `modes`, with its epilogue. */
+export function matmulKernel(plan: MatmulPlan, modes: [OperandMode, OperandMode], bias: boolean, activation: Activation | undefined): Kernel {
+  const epi = epilogueName(bias, activation);
+  if (plan.kind === 'general') return kernel(`matmul.general${epi}`, () => generalSource(bias, activation));
+  const t = plan.tile;
+  const name = `matmul.${modes[0]}${modes[1]}.${t.tm}x${4 * t.tn4}.wg${t.wx}x${t.wy}${t.sg ? '.sg' : ''}${epi}`;
+  return kernel(name, () => tiledSource(modes[0], modes[1], t, bias, activation));
 }
 
 /**
@@ -465,9 +394,7 @@ export function runMatmul(
   if (chosen.kind === 'tiled' && chosen.tile.sg && !engine.subgroups) {
     throw new Error('kdgpu: matmul: a subgroup tile was asked for, but the device has no subgroups feature');
   }
-  const bias = Boolean(epilogue.bias);
-  const relu = Boolean(epilogue.relu);
-  const kernel = kernelFor(chosen, operandModes(M, N, K, transA, transB), bias, relu);
+  const k = matmulKernel(chosen, operandModes(M, N, K, transA, transB), Boolean(epilogue.bias), epilogue.activation);
   // A stored M×K (or K×M when transposed); B stored K×N (or N×K).
   const buffers: Record<string, PooledBuffer> = { a, b, c: out };
   if (epilogue.bias) buffers.bias = epilogue.bias;
@@ -480,7 +407,7 @@ export function runMatmul(
   }
   // K = 0 leaves the accumulators at zero: C = bias (or 0), as in PyTorch.
   engine.dispatch(
-    kernel,
+    k,
     buffers,
     {
       M,

@@ -5,9 +5,8 @@
  * multiplies the gradient, so clipping needs no readback.
  */
 import type { PooledBuffer } from '../gpu/buffer-pool.js';
-import { grid, type Engine, type Kernel } from '../gpu/engine.js';
-
-const WG = 64;
+import type { Engine, Kernel } from '../gpu/engine.js';
+import { dispatch1d, invocationIndex, main1d } from '../gpu/kernel-registry.js';
 
 /**
  * Elements per invocation: f32, or vec4<f32> when the parameter's size is a multiple of 4. On
@@ -22,11 +21,10 @@ const header = (t: Elem) => `
 @group(0) @binding(2) var<storage, read> gradScale: array<f32>;`;
 
 const indexing = `
-  let i = gid.x + gid.y * nwg.x * ${WG}u;
+  ${invocationIndex('i')}
   if (i >= p.n) { return; }`;
 
-const main = `@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {`;
+const main = `${main1d()}`;
 
 /**
  * Adam / AdamW. PyTorch: p -= lr/bc1 · m / (√v/√bc2 + eps). Keras: p -= lr·√bc2/bc1 · m / (√v + eps)
@@ -112,7 +110,8 @@ export function runAdam(
   const bc1 = 1 - u.beta1 ** u.step;
   const bc2 = 1 - u.beta2 ** u.step;
   const { kernel, items } = variant(n, ADAM, ADAM_VEC4);
-  engine.dispatch(
+  dispatch1d(
+    engine,
     kernel,
     bufs,
     {
@@ -129,7 +128,7 @@ export function runAdam(
       decay: 1 - u.lr * u.decoupled,
       kerasEps: u.kerasEps ? 1 : 0,
     },
-    grid(Math.ceil(items / WG), engine.limits.maxComputeWorkgroupsPerDimension),
+    items,
   );
 }
 
@@ -140,10 +139,11 @@ export function runSgd(
   u: { lr: number; momentum: number; dampening: number; wd: number; nesterov: boolean; first: boolean },
 ): void {
   const { kernel, items } = variant(n, SGD, SGD_VEC4);
-  engine.dispatch(
+  dispatch1d(
+    engine,
     kernel,
     bufs,
     { n: items, lr: u.lr, momentum: u.momentum, dampening: u.dampening, wd: u.wd, nesterov: u.nesterov ? 1 : 0, first: u.first ? 1 : 0 },
-    grid(Math.ceil(items / WG), engine.limits.maxComputeWorkgroupsPerDimension),
+    items,
   );
 }

@@ -12,6 +12,7 @@
  */
 import type { PooledBuffer } from '../gpu/buffer-pool.js';
 import { grid, type Engine, type Kernel } from '../gpu/engine.js';
+import { WG, main1d, invocationIndex, kernel, cachedKernel } from '../gpu/kernel-registry.js';
 
 export interface Pool2dGeometry {
   /** Number of planes (N·C). */
@@ -32,7 +33,6 @@ export interface Pool2dGeometry {
   countIncludePad: boolean;
 }
 
-const WG = 64;
 
 const PARAMS = `struct Params { total: u32, H: u32, W: u32, OH: u32, OW: u32, kh: u32, kw: u32, sh: u32, sw: u32,
   pt: u32, pl: u32, pb: u32, pr: u32, includePad: u32, }`;
@@ -61,9 +61,8 @@ ${isMax ? '@group(0) @binding(2) var<storage, read_write> idx: array<i32>;' : ''
 @group(0) @binding(3) var<uniform> p: Params;
 ${isMax ? '' : DIVISOR}
 fn isNan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let o = gid.x + gid.y * nwg.x * ${WG}u;
+${main1d()}
+  ${invocationIndex('o')}
   if (o >= p.total) { return; }
   let ow = o % p.OW;
   let t = o / p.OW;
@@ -114,9 +113,8 @@ fn firstOut(i: i32, k: u32, s: u32, pad: u32) -> i32 {
   if (num <= 0) { return 0; }
   return (num + i32(s) - 1) / i32(s);
 }
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * ${WG}u;
+${main1d()}
+  ${invocationIndex('i')}
   if (i >= p.total) { return; }
   let w = i32(i % p.W);
   let t = i / p.W;
@@ -150,9 +148,8 @@ const MAX_FORWARD_ROW_HEAD = `${PARAMS}
 @group(0) @binding(2) var<storage, read_write> idx: array<i32>;
 @group(0) @binding(3) var<uniform> p: Params;
 fn isNan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let row = gid.x + gid.y * nwg.x * ${WG}u;
+${main1d()}
+  ${invocationIndex('row')}
   if (row >= p.total) { return; }
   let oh = row % p.OH;
   let plane = row / p.OH;
@@ -260,7 +257,7 @@ function maxBackwardBlocks(kh: number, kw: number, sh: number, sw: number): Kern
     source: `
 ${MAX_BACKWARD_HEAD}
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let o = gid.x + gid.y * nwg.x * ${WG}u;
+  ${invocationIndex('o')}
   if (o >= p.total) { return; }
   let ow = o % p.OW;
   let t = o / p.OW;
@@ -305,7 +302,7 @@ function maxBackwardBlocksInside(sh: number, sw: number): Kernel {
     source: `
 ${MAX_BACKWARD_HEAD}
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let row = gid.x + gid.y * nwg.x * ${WG}u;
+  ${invocationIndex('row')}
   if (row >= p.total) { return; }
   let oh = row % p.OH;
   let plane = row / p.OH;
@@ -329,18 +326,9 @@ ${writes.join('\n')}
   };
 }
 
-const specialized = new Map<string, Kernel>();
-function cached(key: string, make: () => Kernel): Kernel {
-  let k = specialized.get(key);
-  if (!k) specialized.set(key, (k = make()));
-  return k;
-}
-
-const kernels = {
-  avgForward: { name: 'pool2d.avg.forward', source: forwardSource('avg') },
-  maxBackward: { name: 'pool2d.max.backward', source: backwardSource('max') },
-  avgBackward: { name: 'pool2d.avg.backward', source: backwardSource('avg') },
-} satisfies Record<string, Kernel>;
+const avgForward = (): Kernel => kernel('pool2d.avg.forward', () => forwardSource('avg'));
+const maxBackward = (): Kernel => kernel('pool2d.max.backward', () => backwardSource('max'));
+const avgBackward = (): Kernel => kernel('pool2d.avg.backward', () => backwardSource('avg'));
 
 function uniforms(geo: Pool2dGeometry, total: number) {
   return {
@@ -383,7 +371,7 @@ export function runMaxPool2d(engine: Engine, x: PooledBuffer, geo: Pool2dGeometr
   const idx = engine.pool.acquire(Math.max(n, 1) * 4);
   const inside =
     geo.padTop === 0 && geo.padLeft === 0 && (geo.OH - 1) * geo.sh + geo.kh <= geo.H && (geo.OW - 1) * geo.sw + geo.kw <= geo.W;
-  const k = cached(`f${geo.kh},${geo.kw},${geo.sh},${geo.sw},${inside}`, () =>
+  const k = cachedKernel(`pool2d.f${geo.kh},${geo.kw},${geo.sh},${geo.sw},${inside}`, () =>
     inside ? maxForwardInside(geo.kh, geo.kw, geo.sh, geo.sw) : maxForwardSpecialized(geo.kh, geo.kw, geo.sh, geo.sw),
   );
   const rows = geo.planes * geo.OH;
@@ -394,7 +382,7 @@ export function runMaxPool2d(engine: Engine, x: PooledBuffer, geo: Pool2dGeometr
 export function runAvgPool2d(engine: Engine, x: PooledBuffer, geo: Pool2dGeometry): PooledBuffer {
   const n = geo.planes * geo.OH * geo.OW;
   const out = engine.pool.acquire(Math.max(n, 1) * 4);
-  if (n > 0) engine.dispatch(kernels.avgForward, { x, out }, uniforms(geo, n), groups(engine, n), poolFlops(geo));
+  if (n > 0) engine.dispatch(avgForward(), { x, out }, uniforms(geo, n), groups(engine, n), poolFlops(geo));
   return out;
 }
 
@@ -405,14 +393,14 @@ export function runMaxPool2dBackward(engine: Engine, g: PooledBuffer, idx: Poole
   const outs = geo.planes * geo.OH * geo.OW;
   const inside = geo.padTop === 0 && geo.padLeft === 0 && geo.OH * geo.sh <= geo.H && geo.OW * geo.sw <= geo.W;
   if (n > 0 && outs > 0 && geo.sh >= geo.kh && geo.sw >= geo.kw && inside) {
-    const k = cached(`bi${geo.sh},${geo.sw}`, () => maxBackwardBlocksInside(geo.sh, geo.sw));
+    const k = cachedKernel(`pool2d.bi${geo.sh},${geo.sw}`, () => maxBackwardBlocksInside(geo.sh, geo.sw));
     const rows = geo.planes * geo.OH;
     engine.dispatch(k, { g, idx, gx }, uniforms(geo, rows), groups(engine, rows), poolFlops(geo));
   } else if (n > 0 && outs > 0 && geo.sh >= geo.kh && geo.sw >= geo.kw) {
-    const k = cached(`b${geo.kh},${geo.kw},${geo.sh},${geo.sw}`, () => maxBackwardBlocks(geo.kh, geo.kw, geo.sh, geo.sw));
+    const k = cachedKernel(`pool2d.b${geo.kh},${geo.kw},${geo.sh},${geo.sw}`, () => maxBackwardBlocks(geo.kh, geo.kw, geo.sh, geo.sw));
     engine.dispatch(k, { g, idx, gx }, uniforms(geo, outs), groups(engine, outs), poolFlops(geo));
   } else if (n > 0) {
-    engine.dispatch(kernels.maxBackward, { g, idx, gx }, uniforms(geo, n), groups(engine, n), poolFlops(geo));
+    engine.dispatch(maxBackward(), { g, idx, gx }, uniforms(geo, n), groups(engine, n), poolFlops(geo));
   }
   return gx;
 }
@@ -420,6 +408,6 @@ export function runMaxPool2dBackward(engine: Engine, g: PooledBuffer, idx: Poole
 export function runAvgPool2dBackward(engine: Engine, g: PooledBuffer, geo: Pool2dGeometry): PooledBuffer {
   const n = geo.planes * geo.H * geo.W;
   const gx = engine.pool.acquire(Math.max(n, 1) * 4);
-  if (n > 0) engine.dispatch(kernels.avgBackward, { g, gx }, uniforms(geo, n), groups(engine, n), poolFlops(geo));
+  if (n > 0) engine.dispatch(avgBackward(), { g, gx }, uniforms(geo, n), groups(engine, n), poolFlops(geo));
   return gx;
 }

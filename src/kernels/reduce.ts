@@ -11,11 +11,11 @@
  * toward the first index.
  */
 import type { PooledBuffer } from '../gpu/buffer-pool.js';
-import { grid, type Engine, type Kernel } from '../gpu/engine.js';
+import { grid, type Engine } from '../gpu/engine.js';
+import { WG, main1d, invocationIndex, cachedKernel } from '../gpu/kernel-registry.js';
 
 export type ReduceKind = 'sum' | 'max' | 'argmax';
 
-const WG = 64;
 
 interface Plan {
   keptShape: number[];
@@ -127,9 +127,8 @@ struct Params { outN: u32, redN: u32, scale: f32,
 ${isMax ? above : ''}`;
   if (perThread) {
     return `${header}
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let o = gid.x + gid.y * nwg.x * ${WG}u;
+${main1d()}
+  ${invocationIndex('o')}
   if (o >= p.outN) { return; }
 ${decompose('base', 'o', keptRank, 'p.kShape', 'p.kStr')}
 ${fold('0u', '1u')}
@@ -170,8 +169,6 @@ ${fold('lid.x', `${WG}u`)}
 }`;
 }
 
-const cache = new Map<string, Kernel>();
-
 /**
  * Reduces `axes` of a contiguous tensor of `shape`; the output (kept axes in order) has
  * `outN` elements. For 'sum' the result is multiplied by `scale`.
@@ -192,11 +189,7 @@ export function runReduce(
   const rr = plan.redShape.length;
   const layout = layoutFor(plan.outN, plan.redN);
   const key = `${kind}|${kr}|${rr}|${dtype}|${layout}`;
-  let k = cache.get(key);
-  if (!k) {
-    k = { name: `reduce.${kind}.k${kr}r${rr}.${layout}`, source: source(kind, kr, rr, dtype, layout) };
-    cache.set(key, k);
-  }
+  const k = cachedKernel(`reduce.${key}`, () => ({ name: `reduce.${kind}.k${kr}r${rr}.${layout}`, source: source(kind, kr, rr, dtype, layout) }));
   engine.dispatch(
     k,
     { x, out },

@@ -16,8 +16,8 @@
 import type { PooledBuffer } from '../gpu/buffer-pool.js';
 import { grid, type Engine, type Kernel } from '../gpu/engine.js';
 import type { ElementwiseSpec } from './elementwise.js';
+import { WG, invocationIndex, kernel } from '../gpu/kernel-registry.js';
 
-const WG = 64;
 const CE_WG = 256;
 /** −FLT_MAX: a finite start for maxima (constant expressions may not produce infinities). */
 const NEG_MAX = 'bitcast<f32>(0xff7fffffu)';
@@ -106,12 +106,11 @@ ${ROW_START}
 }`;
 }
 
-const softmaxKernels = {
-  softmax: { name: 'softmax.forward', source: softmaxSource(false) },
-  logSoftmax: { name: 'logSoftmax.forward', source: softmaxSource(true) },
-  softmaxBackward: { name: 'softmax.backward', source: softmaxBackwardSource(false) },
-  logSoftmaxBackward: { name: 'logSoftmax.backward', source: softmaxBackwardSource(true) },
-} satisfies Record<string, Kernel>;
+/** The row-wise softmax (or log-softmax) kernel, forward or backward. */
+function softmaxKernel(log: boolean, backward: boolean): Kernel {
+  const name = `${log ? 'logSoftmax' : 'softmax'}.${backward ? 'backward' : 'forward'}`;
+  return kernel(name, () => (backward ? softmaxBackwardSource(log) : softmaxSource(log)));
+}
 
 function rowGrid(engine: Engine, rows: number): [number, number] {
   return grid(rows, engine.limits.maxComputeWorkgroupsPerDimension);
@@ -121,7 +120,7 @@ export function runSoftmax(engine: Engine, x: PooledBuffer, dims: SoftmaxDims, l
   const rows = dims.outer * dims.inner;
   const y = engine.pool.acquire(Math.max(rows * dims.L, 1) * 4);
   if (rows * dims.L > 0) {
-    engine.dispatch(log ? softmaxKernels.logSoftmax : softmaxKernels.softmax, { x, y }, { rows, L: dims.L, inner: dims.inner }, rowGrid(engine, rows));
+    engine.dispatch(softmaxKernel(log, false), { x, y }, { rows, L: dims.L, inner: dims.inner }, rowGrid(engine, rows));
   }
   return y;
 }
@@ -132,7 +131,7 @@ export function runSoftmaxBackward(engine: Engine, g: PooledBuffer, y: PooledBuf
   const gx = engine.pool.acquire(Math.max(rows * dims.L, 1) * 4);
   if (rows * dims.L > 0) {
     engine.dispatch(
-      log ? softmaxKernels.logSoftmaxBackward : softmaxKernels.softmaxBackward,
+      softmaxKernel(log, true),
       { g, y, gx },
       { rows, L: dims.L, inner: dims.inner },
       rowGrid(engine, rows),
@@ -220,7 +219,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation
     workgroupBarrier();
   }
   if (lid == 0u) { loss[0] = red[0] * p.scale; }`
-      : `let r = gid.x + gid.y * nwg.x * ${CE_WG}u;
+      : `${invocationIndex('r', CE_WG)}
   if (r >= p.N) { return; }
   loss[r] = rowLoss(r);`
   }
@@ -240,7 +239,7 @@ ${targetGrad ? '@group(0) @binding(5) var<storage, read_write> gt: array<f32>;' 
 @group(0) @binding(6) var<uniform> p: Params;
 @compute @workgroup_size(${CE_WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let e = gid.x + gid.y * nwg.x * ${CE_WG}u;
+  ${invocationIndex('e', CE_WG)}
   if (e >= p.N * p.C) { return; }
   let r = e / p.C;
   let st = stats[r];
@@ -252,17 +251,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }`;
 }
 
-const ceCache = new Map<string, Kernel>();
-
 function ceKernel(dir: 'forward' | 'backward', kind: TargetKind, reduce: boolean, targetGrad = false): Kernel {
-  const key = `${dir}|${kind}|${reduce}|${targetGrad}`;
-  let k = ceCache.get(key);
-  if (!k) {
-    const name = `softmaxCrossEntropy.${dir}.${kind}${reduce ? '.reduce' : ''}${targetGrad ? '.targetGrad' : ''}`;
-    k = { name, source: dir === 'forward' ? ceForwardSource(kind, reduce) : ceBackwardSource(kind, reduce, targetGrad) };
-    ceCache.set(key, k);
-  }
-  return k;
+  const name = `softmaxCrossEntropy.${dir}.${kind}${reduce ? '.reduce' : ''}${targetGrad ? '.targetGrad' : ''}`;
+  return kernel(name, () => (dir === 'forward' ? ceForwardSource(kind, reduce) : ceBackwardSource(kind, reduce, targetGrad)));
 }
 
 export interface CrossEntropyArgs {

@@ -6,11 +6,11 @@
  *
  * cols (im2col) holds, for every output pixel, the C·KH·KW input values its kernel window covers
  * (zeros in the padding); dyᶜ is dy regrouped as one [O, pixels] matrix per chunk of images. The
- * chunks are the batch of one batched matmul (src/kernels/matmul.ts), whose [chunks, O, C·KH·KW]
+ * chunks are the batch of one batched matmul (../matmul.ts), whose [chunks, O, C·KH·KW]
  * partial results one more pass sums. Images past N (the last chunk is padded so that every
  * chunk's pixel count is a multiple of 4, for the matmul's vec4 loads) are zeros in both.
  *
- * Why, on SwiftShader: the direct weight-gradient kernel (conv2d.ts) feeds ~14 FMAs per gathered
+ * Why, on SwiftShader: the direct weight-gradient kernel (weight-grad.ts) feeds ~14 FMAs per gathered
  * value with scalar FMAs on 192 spilled accumulators (~2 GFLOP/s for mnist-cnn-small's second
  * layer), while the matmul's register tile feeds ~21 per gather with mat4×vec4 products
  * (~5–6 GFLOP/s); writing cols and regrouping dy costs less than the difference:
@@ -19,11 +19,12 @@
  * in groups of chunks, one im2col buffer at a time, each group adding its sum to the result (a
  * single image past the cap: the direct kernel). GPUs keep the direct kernel (not measured there).
  */
-import type { PooledBuffer } from '../gpu/buffer-pool.js';
-import type { Engine } from '../gpu/engine.js';
-import type { ConvGeometry } from './conv2d.js';
-import { dispatch1d, kernel, reduceSplits } from './conv2d-common.js';
-import { planMatmul, runMatmul, TILE_LARGE, TILE_LARGE_SG, type MatmulPlan } from './matmul.js';
+import type { PooledBuffer } from '../../gpu/buffer-pool.js';
+import type { Engine } from '../../gpu/engine.js';
+import { dispatch1d, invocationIndex, kernel, main1d } from '../../gpu/kernel-registry.js';
+import { planMatmul, runMatmul, TILE_LARGE, TILE_LARGE_SG, type MatmulPlan } from '../matmul.js';
+import type { ConvGeometry } from './geometry.js';
+import { reduceSplits } from './splits.js';
 
 /** The largest cols buffer the GEMM path may allocate (beyond it: the direct kernel). */
 export const MAX_COLS_BYTES = 64 * 2 ** 20;
@@ -92,11 +93,10 @@ struct Params { N: u32, C: u32, H: u32, W: u32, OH: u32, OW: u32, SH: u32, SW: u
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> cols: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+${main1d()}
   // One invocation per (image n0 + m of the padded batch, input channel c, output row oh): the
   // KH·KW window values of channel c for each pixel of that row, at image m of the group.
-  let t = gid.x + gid.y * nwg.x * 64u;
+  ${invocationIndex('t')}
   if (t >= p.rows) { return; }
   let oh = t % p.OH;
   let q = t / p.OH;
@@ -115,17 +115,16 @@ ${inner.join('\n')}
 }`;
 };
 
-const REGROUP_SRC = `
+const REGROUP_SRC = () => `
 struct Params { N: u32, O: u32, P: u32, nb: u32, rows: u32, chunk0: u32, }
 @group(0) @binding(0) var<storage, read> dy: array<f32>;
 @group(0) @binding(1) var<storage, read_write> dyc: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+${main1d()}
   // One invocation per (chunk of the group, output channel o, image nl of the chunk),
   // t = (chunk·O + o)·nb + nl: dyc[chunk][o][nl·P + q] = dy[(chunk0 + chunk)·nb + nl][o][q], zeros
   // past the last image.
-  let t = gid.x + gid.y * nwg.x * 64u;
+  ${invocationIndex('t')}
   if (t >= p.rows) { return; }
   let nl = t % p.nb;
   let q = t / p.nb;
@@ -152,7 +151,7 @@ export function runConv2dGradWeightGemm(engine: Engine, x: PooledBuffer, dy: Poo
   const llvmpipe = engine.adapter.kind === 'llvmpipe';
   const mm: MatmulPlan = g.O >= 48 && !llvmpipe ? { kind: 'tiled', tile: engine.subgroups ? TILE_LARGE_SG : TILE_LARGE } : planMatmul(g.O, CKK, Kc, engine.adapter.software, engine.subgroups, llvmpipe);
   const im2col = kernel(`conv2d.im2col.k${g.KH}x${g.KW}`, () => IM2COL_SRC(g.KH, g.KW));
-  const regroup = kernel('conv2d.regroupDy', () => REGROUP_SRC);
+  const regroup = kernel('conv2d.regroupDy', REGROUP_SRC);
   let out: PooledBuffer | undefined;
   for (let chunk0 = 0; chunk0 < chunks; chunk0 += groupChunks) {
     const gc = Math.min(groupChunks, chunks - chunk0);

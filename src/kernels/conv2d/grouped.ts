@@ -1,13 +1,13 @@
 /**
- * Grouped 2-D convolution kernels (PyTorch's `groups`): forward with fused bias and ReLU/ReLU6,
- * gradient w.r.t. the input and gradient w.r.t. the weight. The bias gradient does not depend on
- * the groups: conv2d.ts's runConv2dGradBias serves both.
+ * Grouped 2-D convolution (PyTorch's `groups`; depthwise is G = C): forward with a fused
+ * epilogue (bias, activation), and gradient w.r.t. the input. The weight gradient is in
+ * grouped-weight-grad.ts; the bias gradient does not depend on the groups (bias-grad.ts).
  *
  * Layouts: x, y, dy, dx NCHW contiguous f32; weight [O, C/G, KH, KW] as PyTorch stores it. With
  * G groups, Cg = C/G and Og = O/G, output channel o reads input channels g·Cg … g·Cg + Cg − 1 of
  * its group g = floor(o / Og). Depthwise (G = C, Cg = 1) is the case tuned for.
  *
- * Why the tiling (see conv2d.ts's header: on SwiftShader a load whose address differs per
+ * Why the tiling (see dense.ts's header: on SwiftShader a load whose address differs per
  * invocation is an emulated gather, so every loaded value must feed as many FMAs as possible):
  * a depthwise output channel has only KH·KW weights and one input channel, so reuse has to come
  * from the spatial neighbourhood. One invocation computes a block of TR output rows × TP adjacent
@@ -20,9 +20,8 @@
  * Where a read for a valid output can leave the input each value is multiplied by a 0/1 mask
  * (row and column masks computed once per invocation); otherwise the kernel has none (reads for
  * the discarded pixels of a partial block stay inside the buffer or are clamped by robust buffer
- * access). Measured on SwiftShader (MobileNetV2's 56×56 depthwise layer): blocks of 1 × 4 pixels
- * run 3× slower than 4 × 8; 8 × 16 ran ~15% faster but took 3× longer to compile; vec4 loads
- * (with the shifts an unaligned segment needs) and vec4 stores were no faster.
+ * access). The block size, and the vec4 loads and stores it does without, were chosen by
+ * `npx tsx bench/depthwise.ts` on SwiftShader (larger blocks compile much longer).
  *
  * Input gradient: the transposed convolution of dy (O channels in G groups of Og) with the weight
  * repacked per call to [C, Og, KH, KW], taps flipped. For stride s it runs per phase (s_H·s_W
@@ -31,90 +30,14 @@
  * dy pixels — a stride-1 convolution over dy with those taps, stored every s-th pixel. No work is
  * spent on the zeros of a "dilated" dy (reading it that way was ~7× slower on MobileNetV2's
  * first stride-2 layer).
- *
- * Weight gradient: dW[o, c, kh, kw] = Σ over n, oh, ow of dy[n, o, oh, ow]·x[n, g·Cg + c, …],
- * split over rows n·OH + oh (about `splitPixels` output pixels per split) into partial sums —
- * parallelism for layers with few weights and short f32 sums — then summed over the splits by
- * the reduction kernel. One invocation owns TOW output channels × TCW input channels of one group
- * × all KH·KW taps; per step of TPW pixels of a row it loads TOW·TPW values of dy and, for each
- * kh, TCW row segments of x (masked to 0 outside the input; branch-free, as branches around the
- * accumulator updates made compile times explode). TPW divides the row into equal steps; where
- * it cannot, dy is masked past the row end.
  */
-import type { PooledBuffer } from '../gpu/buffer-pool.js';
-import { grid, type Engine, type Kernel } from '../gpu/engine.js';
-import type { ConvGeometry } from './conv2d.js';
-import { UNARY, runElementwise } from './elementwise.js';
-import { runReduce } from './reduce.js';
-
-/** Geometry of a grouped convolution: C and O divisible by `groups`, weight [O, C/groups, KH, KW]. */
-export interface GroupedConvGeometry extends ConvGeometry {
-  /** Channel groups (1: a dense convolution; C: depthwise). */
-  groups: number;
-}
-
-export type ConvActivation = 'relu' | 'relu6';
-
-export interface GroupedConvEpilogue {
-  bias?: PooledBuffer;
-  activation?: ConvActivation;
-}
-
-/** Register tiles (upper bounds); exported for the benchmark's tuning runs. */
-export interface GroupedConvTiles {
-  /** Forward / input gradient: output rows, adjacent output pixels and output channels per invocation. */
-  TR: number;
-  TP: number;
-  TO: number;
-  /** Forward / input gradient: most FMAs unrolled per input channel (TR·TP·TO·KH·KW). */
-  maxUnrolled: number;
-  /** Weight gradient: output channels, input channels and pixels per step. */
-  TOW: number;
-  TCW: number;
-  TPW: number;
-  /**
-   * Weight gradient: most accumulators per invocation (TOW·TCW·KH·KW), FMAs per step (·TPW) and
-   * loads per step: SwiftShader's compile time grows steeply with them (a 5×5 stride-2 step of 8
-   * pixels, 95 loads of x, took 7 s to compile; 4 pixels, 55 loads, under 1 s).
-   */
-  maxAccW: number;
-  maxUnrolledW: number;
-  maxLoadsW: number;
-  /** Weight gradient: target number of output pixels summed by one invocation. */
-  splitPixels: number;
-}
-
-export const groupedConvTiles: GroupedConvTiles = { TR: 4, TP: 8, TO: 4, maxUnrolled: 2048, TOW: 4, TCW: 4, TPW: 8, maxAccW: 96, maxUnrolledW: 512, maxLoadsW: 64, splitPixels: 512 };
-
-const WG = 64;
-
-const cache = new Map<string, Kernel>();
-function kernel(name: string, make: () => string): Kernel {
-  let k = cache.get(name);
-  if (!k) {
-    k = { name, source: make() };
-    cache.set(name, k);
-  }
-  return k;
-}
-
-function dispatch1d(engine: Engine, k: Kernel, buffers: Record<string, PooledBuffer>, u: Record<string, number>, count: number, flops?: number): void {
-  engine.dispatch(k, buffers, u, grid(Math.ceil(count / WG), engine.limits.maxComputeWorkgroupsPerDimension), flops);
-}
-
-/** `size` split into equal tiles of at most `max`: the tile size (a row of 9 with max 8 → 5 + 4). */
-function evenTile(size: number, max: number): number {
-  return Math.ceil(size / Math.ceil(size / Math.max(1, max)));
-}
-
-/** FLOPs of one grouped convolution: 2 per multiply-add of the forward pass, padding taps included. */
-export function groupedConvFlops(g: GroupedConvGeometry): number {
-  return 2 * g.N * g.O * g.OH * g.OW * (g.C / g.groups) * g.KH * g.KW;
-}
-
-function zeros(engine: Engine, len: number): PooledBuffer {
-  return runElementwise(engine, UNARY.fill, [], [len], 0);
-}
+import type { PooledBuffer } from '../../gpu/buffer-pool.js';
+import type { Engine } from '../../gpu/engine.js';
+import { dispatch1d, invocationIndex, kernel, main1d } from '../../gpu/kernel-registry.js';
+import type { Activation } from '../elementwise-ops.js';
+import { epilogue, epilogueName } from '../epilogue.js';
+import { evenTile, groupedConvFlops, groupedConvTiles, type ConvEpilogue, type GroupedConvGeometry, type GroupedConvTiles } from './geometry.js';
+import { clamped, maskLine } from './wgsl.js';
 
 // ---- forward (and transposed) convolution ------------------------------------------------------
 
@@ -169,7 +92,7 @@ interface FwdConfig {
   TP: number;
   TO: number;
   bias: boolean;
-  activation: ConvActivation | undefined;
+  activation: Activation | undefined;
 }
 
 /** Distinct values of i·stride + tap.off for i < count, ascending: the rows/columns a block reads. */
@@ -191,9 +114,8 @@ function fwdSource(c: FwdConfig): string {
   if (c.bias) L.push(`@group(0) @binding(2) var<storage, read> bias: array<f32>;`);
   L.push(`@group(0) @binding(3) var<storage, read_write> y: array<f32>;`);
   L.push(`@group(0) @binding(4) var<uniform> p: Params;`);
-  L.push(`@compute @workgroup_size(${WG})`);
-  L.push(`fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {`);
-  L.push(`  let t = gid.x + gid.y * nwg.x * ${WG}u;`);
+  L.push(main1d());
+  L.push(`  ${invocationIndex('t')}`);
   L.push(`  if (t >= p.tiles) { return; }`);
   // Neighbouring invocations take neighbouring blocks of the same channels (shared weights).
   L.push(`  let owt = t % p.OWT;`);
@@ -217,8 +139,8 @@ function fwdSource(c: FwdConfig): string {
   L.push(`  let c0 = i32(ow0 * ${SW}u) - p.padL;`);
   for (const e of cols) {
     if (masked) {
-      L.push(`  let cm${e} = select(0.0, 1.0, c0 + ${e} >= 0 && c0 + ${e} < i32(p.W));`);
-      L.push(`  let co${e} = u32(clamp(c0 + ${e}, 0, i32(p.W) - 1));`);
+      L.push(`  ${maskLine(`cm${e}`, `c0 + ${e}`, 'i32(p.W)')}`);
+      L.push(`  let co${e} = ${clamped(`c0 + ${e}`, 'i32(p.W)')};`);
     } else {
       L.push(`  let co${e} = u32(c0 + ${e});`);
     }
@@ -226,8 +148,8 @@ function fwdSource(c: FwdConfig): string {
   L.push(`  let r0 = i32(oh0 * ${SH}u) - p.padT;`);
   for (const i of rows) {
     if (masked) {
-      L.push(`  let rm${i} = select(0.0, 1.0, r0 + ${i} >= 0 && r0 + ${i} < i32(p.H));`);
-      L.push(`  let ro${i} = u32(clamp(r0 + ${i}, 0, i32(p.H) - 1)) * p.W;`);
+      L.push(`  ${maskLine(`rm${i}`, `r0 + ${i}`, 'i32(p.H)')}`);
+      L.push(`  let ro${i} = ${clamped(`r0 + ${i}`, 'i32(p.H)')} * p.W;`);
     } else {
       L.push(`  let ro${i} = u32(r0 + ${i}) * p.W;`);
     }
@@ -270,11 +192,7 @@ function fwdSource(c: FwdConfig): string {
       L.push(`    if (ow0 + ${q}u < p.OW) {`);
       L.push(`      let yc = yr + (ow0 + ${q}u) * p.oSW;`);
       for (let j = 0; j < TO; j++) {
-        let v = `a${r}_${q}_${j}`;
-        if (c.bias) v = `${v} + b${j}`;
-        if (c.activation === 'relu') v = `max(${v}, 0.0)`;
-        if (c.activation === 'relu6') v = `min(max(${v}, 0.0), 6.0)`;
-        const store = `y[yb${j} + yc] = ${v};`;
+        const store = `y[yb${j} + yc] = ${epilogue(`a${r}_${q}_${j}`, c.bias ? `b${j}` : null, c.activation)};`;
         L.push(j === 0 ? `      ${store}` : `      if (ol0 + ${j}u < p.Og) { ${store} }`);
       }
       L.push(`    }`);
@@ -307,7 +225,7 @@ function runFwd(
   w: PooledBuffer,
   y: PooledBuffer,
   r: FwdRun,
-  epi: GroupedConvEpilogue,
+  epi: ConvEpilogue,
   tiles: GroupedConvTiles,
   flops: number,
 ): void {
@@ -334,7 +252,7 @@ function runFwd(
   };
   const name =
     `conv2d.grouped.fwd.k${r.KH}x${r.KW}.s${r.SH}x${r.SW}.taps[${tapKey(r.rowTaps)}|${tapKey(r.colTaps)}]` +
-    `${masked ? '.masked' : ''}.t${TR}x${TP}x${TO}${epi.bias ? '.bias' : ''}${epi.activation ? `.${epi.activation}` : ''}`;
+    `${masked ? '.masked' : ''}.t${TR}x${TP}x${TO}${epilogueName(Boolean(epi.bias), epi.activation)}`;
   const k = kernel(name, () => fwdSource(cfg));
   const OHT = Math.ceil(r.OH / TR);
   const OWT = Math.ceil(r.OW / TP);
@@ -371,6 +289,7 @@ function runFwd(
       oOffW: r.oOffW,
     },
     count,
+    1,
     flops,
   );
 }
@@ -381,7 +300,7 @@ export function runGroupedConv2d(
   x: PooledBuffer,
   w: PooledBuffer,
   g: GroupedConvGeometry,
-  epi: GroupedConvEpilogue = {},
+  epi: ConvEpilogue = {},
   tiles = groupedConvTiles,
 ): PooledBuffer {
   const y = engine.pool.acquire(Math.max(g.N * g.O * g.OH * g.OW, 1) * 4);
@@ -424,14 +343,13 @@ export function runGroupedConv2d(
 
 // ---- input gradient -----------------------------------------------------------------------------
 
-const PACK_SRC = `
+const PACK_SRC = () => `
 struct Params { Cg: u32, Og: u32, KH: u32, KW: u32, total: u32, }
 @group(0) @binding(0) var<storage, read> w: array<f32>;
 @group(0) @binding(1) var<storage, read_write> packed: array<f32>;
 @group(0) @binding(2) var<uniform> p: Params;
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * ${WG}u;
+${main1d()}
+  ${invocationIndex('i')}
   if (i >= p.total) { return; }
   let kw = i % p.KW;
   let kh = (i / p.KW) % p.KH;
@@ -447,7 +365,7 @@ function packTransposed(engine: Engine, w: PooledBuffer, g: GroupedConvGeometry)
   const Og = g.O / g.groups;
   const total = g.C * Og * g.KH * g.KW;
   const out = engine.pool.acquire(Math.max(total, 1) * 4);
-  dispatch1d(engine, kernel('conv2d.grouped.packTransposed', () => PACK_SRC), { w, packed: out }, { Cg, Og, KH: g.KH, KW: g.KW, total }, total);
+  dispatch1d(engine, kernel('conv2d.grouped.packTransposed', PACK_SRC), { w, packed: out }, { Cg, Og, KH: g.KH, KW: g.KW, total }, total);
   return out;
 }
 
@@ -516,175 +434,4 @@ export function runGroupedConv2dGradInput(engine: Engine, dy: PooledBuffer, w: P
   }
   engine.pool.release(packed);
   return dx;
-}
-
-// ---- weight gradient ----------------------------------------------------------------------------
-
-interface WgtConfig {
-  KH: number;
-  KW: number;
-  SH: number;
-  SW: number;
-  DH: number;
-  DW: number;
-  /** Column masks (reads left/right of the input) and row masks (above/below). */
-  masked: boolean;
-  rowMasked: boolean;
-  /** TPW does not divide OW: dy reads are masked (pixels past the row end count 0). */
-  dyMasked: boolean;
-  TOW: number;
-  TCW: number;
-  TPW: number;
-}
-
-function wgtSource(c: WgtConfig): string {
-  const { KH, KW, SH, SW, DH, DW, TOW, TCW, TPW } = c;
-  const L: string[] = [];
-  L.push(`struct Params { C: u32, H: u32, W: u32, O: u32, OH: u32, OW: u32, Cg: u32, Og: u32, padT: i32, padL: i32,
-  OBW: u32, CBW: u32, units: u32, rowsPer: u32, rows: u32, total: u32, }`);
-  L.push(`@group(0) @binding(0) var<storage, read> x: array<f32>;`);
-  L.push(`@group(0) @binding(1) var<storage, read> dy: array<f32>;`);
-  L.push(`@group(0) @binding(2) var<storage, read_write> part: array<f32>;`);
-  L.push(`@group(0) @binding(3) var<uniform> p: Params;`);
-  L.push(`@compute @workgroup_size(${WG})`);
-  L.push(`fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {`);
-  L.push(`  let t = gid.x + gid.y * nwg.x * ${WG}u;`);
-  L.push(`  if (t >= p.total) { return; }`);
-  L.push(`  let unit = t % p.units;`);
-  L.push(`  let split = t / p.units;`);
-  L.push(`  let cbw = unit % p.CBW;`);
-  L.push(`  let u1 = unit / p.CBW;`);
-  L.push(`  let obw = u1 % p.OBW;`);
-  L.push(`  let grp = u1 / p.OBW;`);
-  L.push(`  let OHW = p.OH * p.OW;`);
-  L.push(`  let HW = p.H * p.W;`);
-  // Channel indices within the group, clamped (duplicates are computed and not stored).
-  for (let i = 0; i < TOW; i++) L.push(`  let o${i} = grp * p.Og + min(obw * ${TOW}u + ${i}u, p.Og - 1u);`);
-  for (let ci = 0; ci < TCW; ci++) L.push(`  let cl${ci} = min(cbw * ${TCW}u + ${ci}u, p.Cg - 1u);`);
-  for (let i = 0; i < TOW; i++) {
-    for (let ci = 0; ci < TCW; ci++) {
-      for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) L.push(`  var a${i}_${ci}_${kh}_${kw} = 0.0;`);
-    }
-  }
-  L.push(`  let r0 = split * p.rowsPer;`);
-  L.push(`  let r1 = min(r0 + p.rowsPer, p.rows);`);
-  L.push(`  for (var r = r0; r < r1; r++) {`);
-  L.push(`    let oh = r % p.OH;`);
-  L.push(`    let n = r / p.OH;`);
-  for (let i = 0; i < TOW; i++) L.push(`    let dy${i} = (n * p.O + o${i}) * OHW + oh * p.OW;`);
-  for (let kh = 0; kh < KH; kh++) {
-    L.push(`    let ih${kh} = i32(oh * ${SH}u + ${kh * DH}u) - p.padT;`);
-    if (c.rowMasked) L.push(`    let rm${kh} = select(0.0, 1.0, ih${kh} >= 0 && ih${kh} < i32(p.H));`);
-    for (let ci = 0; ci < TCW; ci++) {
-      L.push(`    let x${ci}r${kh} = (n * p.C + grp * p.Cg + cl${ci}) * HW + u32(clamp(ih${kh}, 0, i32(p.H) - 1)) * p.W;`);
-    }
-  }
-  // Steps of TPW pixels along the row; where TPW does not divide OW the last step's pixels past
-  // the row end get dy = 0 (one masked step instead of a scalar tail loop).
-  L.push(`    for (var ow = 0u; ow < p.OW; ow += ${TPW}u) {`);
-  const ind = '      ';
-  const seg = (TPW - 1) * SW + (KW - 1) * DW + 1;
-  L.push(`${ind}let cs = i32(ow * ${SW}u) - p.padL;`);
-  for (let i = 0; i < TOW; i++) {
-    for (let q = 0; q < TPW; q++) {
-      L.push(c.dyMasked ? `${ind}let g${i}_${q} = select(0.0, dy[dy${i} + min(ow + ${q}u, p.OW - 1u)], ow + ${q}u < p.OW);` : `${ind}let g${i}_${q} = dy[dy${i} + ow + ${q}u];`);
-    }
-  }
-  for (let e = 0; e < seg; e++) {
-    if (c.masked) {
-      L.push(`${ind}let cm${e} = select(0.0, 1.0, cs + ${e} >= 0 && cs + ${e} < i32(p.W));`);
-      L.push(`${ind}let xo${e} = u32(clamp(cs + ${e}, 0, i32(p.W) - 1));`);
-    } else {
-      L.push(`${ind}let xo${e} = u32(cs + ${e});`);
-    }
-  }
-  // Reads outside the input are clamped into it and multiplied by 0 (branch-free: branches
-  // around blocks of accumulator updates made SwiftShader's compile times explode).
-  for (let kh = 0; kh < KH; kh++) {
-    for (let e = 0; e < seg; e++) {
-      const m = [c.rowMasked ? `rm${kh}` : '', c.masked ? `cm${e}` : ''].filter(Boolean).join(' * ');
-      if (m) L.push(`${ind}let m${kh}_${e} = ${m};`);
-    }
-    for (let ci = 0; ci < TCW; ci++) {
-      for (let e = 0; e < seg; e++) {
-        const load = `x[x${ci}r${kh} + xo${e}]`;
-        L.push(`${ind}let x${ci}_${kh}_${e} = ${c.masked || c.rowMasked ? `${load} * m${kh}_${e}` : load};`);
-      }
-      for (let i = 0; i < TOW; i++) {
-        for (let kw = 0; kw < KW; kw++) {
-          for (let q = 0; q < TPW; q++) {
-            const a = `a${i}_${ci}_${kh}_${kw}`;
-            L.push(`${ind}${a} = fma(g${i}_${q}, x${ci}_${kh}_${q * SW + kw * DW}, ${a});`);
-          }
-        }
-      }
-    }
-  }
-  L.push(`    }`);
-  L.push(`  }`);
-  // part[split][o][cl][kh][kw]
-  L.push(`  let pb = split * p.O * p.Cg * ${KH * KW}u;`);
-  for (let i = 0; i < TOW; i++) {
-    for (let ci = 0; ci < TCW; ci++) {
-      L.push(`  if (obw * ${TOW}u + ${i}u < p.Og && cbw * ${TCW}u + ${ci}u < p.Cg) {`);
-      L.push(`    let b = pb + (o${i} * p.Cg + cl${ci}) * ${KH * KW}u;`);
-      for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) L.push(`    part[b + ${kh * KW + kw}u] = a${i}_${ci}_${kh}_${kw};`);
-      L.push(`  }`);
-    }
-  }
-  L.push(`}`);
-  return L.join('\n');
-}
-
-/** Most partial sums a split reduction may hold (floats): 64 MB. */
-const MAX_PARTIAL = 16 * 1024 * 1024;
-
-/** dW = ∂L/∂w: [O, C/groups, KH, KW]. */
-export function runGroupedConv2dGradWeight(engine: Engine, x: PooledBuffer, dy: PooledBuffer, g: GroupedConvGeometry, tiles = groupedConvTiles): PooledBuffer {
-  const Cg = g.C / g.groups;
-  const Og = g.O / g.groups;
-  const len = g.O * Cg * g.KH * g.KW;
-  const rows = g.N * g.OH;
-  if (rows * g.OW === 0 || len === 0) return zeros(engine, len);
-  // At most maxAccW accumulators (TOW·TCW·KH·KW) where the kernel allows.
-  const taps2 = g.KH * g.KW;
-  const TOW = evenTile(Og, Math.max(1, Math.min(tiles.TOW, Math.floor(tiles.maxAccW / taps2))));
-  const TCW = evenTile(Cg, Math.max(1, Math.min(tiles.TCW, Math.floor(tiles.maxAccW / (TOW * taps2)))));
-  let TPW = Math.max(1, Math.min(tiles.TPW, Math.floor(tiles.maxUnrolledW / (TOW * TCW * taps2))));
-  const loads = (px: number) => TOW * px + g.KH * TCW * ((px - 1) * g.strideW + (g.KW - 1) * g.dilationW + 1);
-  while (TPW > 1 && loads(TPW) > tiles.maxLoadsW) TPW--;
-  TPW = evenTile(g.OW, TPW);
-  const dyMasked = g.OW % TPW !== 0;
-  // Rows n·OH + oh per split: about splitPixels output pixels each, within MAX_PARTIAL.
-  const wanted = Math.max(1, Math.ceil((rows * g.OW) / tiles.splitPixels));
-  const rowsPer = Math.ceil(rows / Math.max(1, Math.min(wanted, rows, Math.floor(MAX_PARTIAL / len))));
-  const splits = Math.ceil(rows / rowsPer);
-  const maxCol = (g.OW - 1) * g.strideW + (g.KW - 1) * g.dilationW - g.padLeft;
-  // Column masks where a read for a valid pixel can land in the padding, or past the row end
-  // for the pixels of a masked step.
-  const masked = g.padLeft > 0 || maxCol > g.W - 1 || dyMasked;
-  const maxRow = (g.OH - 1) * g.strideH + (g.KH - 1) * g.dilationH - g.padTop;
-  const rowMasked = g.padTop > 0 || maxRow > g.H - 1;
-  const cfg: WgtConfig = { KH: g.KH, KW: g.KW, SH: g.strideH, SW: g.strideW, DH: g.dilationH, DW: g.dilationW, masked, rowMasked, dyMasked, TOW, TCW, TPW };
-  const name =
-    `conv2d.grouped.gradWeight.k${g.KH}x${g.KW}.s${g.strideH}x${g.strideW}.d${g.dilationH}x${g.dilationW}` +
-    `${masked ? '.masked' : ''}${rowMasked ? '.rowMasked' : ''}${dyMasked ? '.dyMasked' : ''}.t${TOW}x${TCW}x${TPW}`;
-  const k = kernel(name, () => wgtSource(cfg));
-  const OBW = Math.ceil(Og / TOW);
-  const CBW = Math.ceil(Cg / TCW);
-  const units = g.groups * OBW * CBW;
-  const total = units * splits;
-  const part = engine.pool.acquire(splits * len * 4);
-  dispatch1d(
-    engine,
-    k,
-    { x, dy, part },
-    { C: g.C, H: g.H, W: g.W, O: g.O, OH: g.OH, OW: g.OW, Cg, Og, padT: g.padTop, padL: g.padLeft, OBW, CBW, units, rowsPer, rows, total },
-    total,
-    groupedConvFlops(g),
-  );
-  if (splits === 1) return part;
-  const out = runReduce(engine, 'sum', part, [splits, len], [0]);
-  engine.pool.release(part);
-  return out;
 }
