@@ -49,6 +49,37 @@ describe('IDX reader', () => {
     bad(Uint8Array.from([0x1f, 0x8b, 1, 2, 3]), /evil-idx.*corrupt gzip/);
   });
 
+  it('gzipped files from disk: CRC and length checked, several members load, inflating stops at the declared size', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kdgpu-idx-gz-'));
+    const file = (name: string, bytes: Uint8Array) => {
+      const p = join(dir, name);
+      writeFileSync(p, bytes);
+      return p;
+    };
+    const body = Uint8Array.from({ length: 6000 }, (_, i) => (i * 7) % 251);
+    const good = gzipSync(idx(0x08, [10, 600], body));
+    expect(Array.from(readIdxFile(file('good.gz', good)).data)).to.deep.equal(Array.from(body));
+    // Two gzip members (as `cat a.gz b.gz` makes): one valid stream of both.
+    const whole = idx(0x08, [10, 600], body);
+    const twoMembers = Buffer.concat([gzipSync(whole.subarray(0, 1000)), gzipSync(whole.subarray(1000))]);
+    expect(Array.from(readIdxFile(file('two.gz', twoMembers)).data)).to.deep.equal(Array.from(body));
+    // A flipped byte in the CRC, in the length, in the data; a cut stream.
+    const flip = (at: number) => {
+      const b = Uint8Array.from(good);
+      b[at] ^= 0x01;
+      return b;
+    };
+    expect(() => readIdxFile(file('crc.gz', flip(good.length - 6)))).to.throw(/crc\.gz: corrupt gzip data \(its CRC does not match the data\)/);
+    expect(() => readIdxFile(file('len.gz', flip(good.length - 2)))).to.throw(/len\.gz: corrupt gzip data \(its length field does not match/);
+    expect(() => readIdxFile(file('cut.gz', good.subarray(0, good.length - 20)))).to.throw(/cut\.gz: corrupt gzip data/);
+    // A small file that inflates far past what its header declares (4 bytes): refused at the bound.
+    const bomb = gzipSync(Buffer.concat([Buffer.from(idx(0x08, [4], Uint8Array.from([1, 2, 3, 4]))), Buffer.alloc(64 << 20)]), { level: 9 });
+    expect(bomb.length).to.be.below(100_000);
+    expect(() => readIdxFile(file('bomb.gz', bomb))).to.throw(/bomb\.gz: decompresses to more than the 12 bytes its IDX header declares/);
+    // The browser path (fflate) still parses the same files.
+    expect(Array.from(parseIdx(good, 'good.gz').data)).to.deep.equal(Array.from(body));
+  });
+
   it('rejects image and label files that disagree', () => {
     const imgs = parseIdx(idx(0x08, [3, 2, 2], new Uint8Array(12)), 'imgs');
     const lbls = parseIdx(idx(0x08, [2], new Uint8Array(2)), 'lbls');

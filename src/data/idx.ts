@@ -32,16 +32,27 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
-/** Parses IDX bytes (gzipped or raw). `name` (a path or URL) appears in every error. */
-export function parseIdx(input: Uint8Array, name: string): IdxArray {
-  let bytes = input;
-  if (isGzip(bytes)) {
-    try {
-      bytes = gunzipSync(bytes);
-    } catch (e) {
-      throw new Error(`kdgpu: ${name}: corrupt gzip data (${(e as Error).message})`);
-    }
-  }
+/** What an IDX header declares: element type, dimensions, and the sizes they imply. */
+export interface IdxHeader {
+  /** Element type. */
+  type: IdxType;
+  /** Bytes per element. */
+  elementBytes: number;
+  /** Dimensions. */
+  dims: number[];
+  /** Number of elements (the product of the dimensions). */
+  count: number;
+  /** Bytes of the header (magic and dimensions). */
+  headerBytes: number;
+  /** Bytes the whole file must have: header plus data. */
+  totalBytes: number;
+}
+
+/**
+ * Reads an IDX header from the start of (decompressed) IDX bytes; the data need not be there yet.
+ * Throws, naming `name`, when it is not an IDX header or describes more data than can exist.
+ */
+export function readIdxHeader(bytes: Uint8Array, name: string): IdxHeader {
   if (bytes.length < 4) throw new Error(`kdgpu: ${name}: not an IDX file (${bytes.length} bytes, shorter than the 4-byte magic)`);
   if (bytes[0] !== 0 || bytes[1] !== 0) {
     throw new Error(`kdgpu: ${name}: not an IDX file (magic starts with 0x${bytes[0].toString(16)}${bytes[1].toString(16).padStart(2, '0')}, expected 0x0000)`);
@@ -65,6 +76,32 @@ export function parseIdx(input: Uint8Array, name: string): IdxArray {
       throw new Error(`kdgpu: ${name}: IDX dimensions [${dims.join(', ')}…] describe more data than can exist`);
     }
   }
+  return { type: t.type, elementBytes: t.bytes, dims, count, headerBytes, totalBytes: headerBytes + count * t.bytes };
+}
+
+/**
+ * Decompresses gzip data for parseIdx. Node's reader passes one that checks the CRC and length
+ * and stops past `maxBytes`; the default (fflate, for browsers) checks neither.
+ */
+export type IdxGunzip = (gz: Uint8Array, name: string) => Uint8Array;
+
+const fflateGunzip: IdxGunzip = (gz, name) => {
+  try {
+    return gunzipSync(gz);
+  } catch (e) {
+    throw new Error(`kdgpu: ${name}: corrupt gzip data (${(e as Error).message})`);
+  }
+};
+
+/**
+ * Parses IDX bytes (gzipped or raw). `name` (a path or URL) appears in every error; `gunzip`
+ * decompresses gzipped input (default: fflate, which checks no CRC).
+ */
+export function parseIdx(input: Uint8Array, name: string, gunzip: IdxGunzip = fflateGunzip): IdxArray {
+  const bytes = isGzip(input) ? gunzip(input, name) : input;
+  const h = readIdxHeader(bytes, name);
+  const { dims, count, headerBytes } = h;
+  const t = { type: h.type, bytes: h.elementBytes };
   const need = count * t.bytes;
   const have = bytes.length - headerBytes;
   if (have < need) {

@@ -2,15 +2,64 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { imageSetFromIdx, parseIdx, type IdxArray, type ImageSet } from './idx.js';
+import { constants as zlibConstants, gunzipSync } from 'node:zlib';
+import { imageSetFromIdx, parseIdx, readIdxHeader, type IdxArray, type IdxGunzip, type IdxHeader, type ImageSet } from './idx.js';
 import { concatDatasets, fromImageSet, parseCifar10 } from './cifar.js';
 import type { ArrayDataset } from './dataset.js';
+
+/** Larger dataset files are refused before they are read. */
+const MAX_IDX_FILE_BYTES = 2 ** 31;
+
+/**
+ * gunzip for IDX files: the header, inflated from the first few kilobytes, says how large the
+ * whole must be, and inflating stops there (a small file cannot inflate to gigabytes); zlib checks
+ * the CRC and length of every member (several members are valid gzip, and load).
+ */
+export const nodeIdxGunzip: IdxGunzip = (gz, name) => {
+  const fail = (e: unknown): never => {
+    const err = e as NodeJS.ErrnoException;
+    const why = /incorrect data check/.test(err.message)
+      ? 'its CRC does not match the data'
+      : /incorrect length check/.test(err.message)
+        ? 'its length field does not match the data'
+        : /unexpected end of file/.test(err.message)
+          ? 'the gzip stream is truncated'
+          : err.message;
+    throw new Error(`kdgpu: ${name}: corrupt gzip data (${why})`);
+  };
+  let header: IdxHeader | null = null;
+  for (const n of [4096, 65536, gz.length]) {
+    let prefix: Uint8Array;
+    try {
+      prefix = gunzipSync(gz.subarray(0, n), { finishFlush: zlibConstants.Z_SYNC_FLUSH, maxOutputLength: 1 << 24 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') continue;
+      return fail(e);
+    }
+    if (prefix.length >= 4 && (prefix.length >= 4 + 4 * prefix[3] || n >= gz.length)) {
+      header = readIdxHeader(prefix, name);
+      break;
+    }
+    if (n >= gz.length) header = readIdxHeader(prefix, name); // throws: too short for a header
+  }
+  if (!header) throw new Error(`kdgpu: ${name}: corrupt gzip data (no IDX header could be read)`);
+  try {
+    return gunzipSync(gz, { maxOutputLength: header.totalBytes });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new Error(`kdgpu: ${name}: decompresses to more than the ${header.totalBytes} bytes its IDX header declares (dimensions [${header.dims.join(', ')}])`);
+    }
+    return fail(e);
+  }
+};
 
 /** Reads and parses an IDX file (gzipped or raw) from disk; errors name the path. */
 export function readIdxFile(path: string): IdxArray {
   if (!existsSync(path)) throw new Error(`kdgpu: dataset file ${path} does not exist`);
-  if (!statSync(path).isFile()) throw new Error(`kdgpu: dataset path ${path} is not a file`);
-  return parseIdx(new Uint8Array(readFileSync(path)), path);
+  const st = statSync(path);
+  if (!st.isFile()) throw new Error(`kdgpu: dataset path ${path} is not a file`);
+  if (st.size > MAX_IDX_FILE_BYTES) throw new Error(`kdgpu: dataset file ${path} has ${st.size} bytes; IDX files over ${MAX_IDX_FILE_BYTES} bytes are not read`);
+  return parseIdx(new Uint8Array(readFileSync(path)), path, nodeIdxGunzip);
 }
 
 /** Where Debian's dataset-fashion-mnist package installs the files. */

@@ -1,6 +1,7 @@
 /** Node only: SVG → PNG with resvg, and writing a sweep's results and plots to a directory. */
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { writeFileAtomic } from '../data/node-atomic-write.js';
 import { join, resolve } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import { plotMetricVsParam, plotTrainingCurves, type CurveMetric } from './plots.js';
@@ -79,7 +80,7 @@ export async function writeSweepOutputs(result: SweepResult, dir: string, opts: 
   const written: string[] = [];
   const write = async (name: string, data: string | Uint8Array): Promise<void> => {
     const p = join(out, name);
-    await writeFile(p, data);
+    writeFileAtomic(p, data);
     written.push(p);
   };
   const writePlot = async (name: string, svg: string): Promise<void> => {

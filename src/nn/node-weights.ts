@@ -1,11 +1,15 @@
 /** Node-only: weight files on disk. */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../data/node-atomic-write.js';
 import type { Module } from './module.js';
 import { loadWeightsFromBytes, weightsToBytes } from './weights.js';
 
-/** Writes the model's parameters and buffers to a safetensors file at `path`, with optional string metadata. */
+/**
+ * Writes the model's parameters and buffers to a safetensors file at `path`, with optional string
+ * metadata, atomically: an existing file is replaced only once the new one is complete.
+ */
 export async function saveWeights(model: Module, path: string, metadata: Record<string, string> = {}): Promise<void> {
-  writeFileSync(path, await weightsToBytes(model, metadata));
+  writeFileAtomic(path, await weightsToBytes(model, metadata));
 }
 
 /**
