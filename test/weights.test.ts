@@ -69,6 +69,22 @@ describe('weight files (safetensors)', () => {
     for (const [name, bytes, re] of cases) expect(() => nn.parseSafetensors(bytes, name), name).to.throw(re);
   });
 
+  it('bounds what a hostile header costs: a header past 16 MiB is refused before parsing; echoed values are clipped', () => {
+    const big = new Uint8Array(8 + 17 * 2 ** 20);
+    new DataView(big.buffer).setBigUint64(0, BigInt(17 * 2 ** 20), true);
+    expect(() => nn.parseSafetensors(big, 'big-header')).to.throw(/big-header: header length 17825792 exceeds the 16777216-byte limit/);
+    const longName = 'x'.repeat(1_000_000);
+    const bytes = rawFile({ [longName]: { dtype: 'Q7', shape: [4], data_offsets: [0, 16] } }, new Uint8Array(16));
+    let message = '';
+    try {
+      nn.parseSafetensors(bytes, 'long-name');
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).to.match(/^kdgpu: long-name: tensor 'x{80}… \(1000000 characters\)': unknown dtype "Q7"$/);
+    expect(message.length).to.be.below(300);
+  });
+
   it('names the parameter when a file does not fit the model', async () => {
     const model = mlp(1);
     const p = join(dir, 'wrong.safetensors');

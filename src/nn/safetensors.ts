@@ -28,8 +28,18 @@ export interface SafeFile {
   metadata: Record<string, string>;
 }
 
-/** The header may not claim more than this (safetensors' own limit is 100 MB). */
-const MAX_HEADER = 100 * 1024 * 1024;
+/**
+ * The header may not claim more than this. safetensors allows 100 MB, but a header describes a
+ * tensor in ~100–200 bytes, so 16 MiB is ~100,000 tensors; parsing 100 MB of JSON would take
+ * gigabytes before anything could be refused.
+ */
+export const MAX_SAFETENSORS_HEADER = 16 * 1024 * 1024;
+
+/** A value from the file as it may appear in an error: at most `max` characters. */
+function clip(v: unknown, max = 80): string {
+  const t = typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
+  return t.length > max ? `${t.slice(0, max)}… (${t.length} characters)` : t;
+}
 
 function f16ToF32(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
@@ -49,12 +59,12 @@ export function parseSafetensors(bytes: Uint8Array, name: string): SafeFile {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = Number(dv.getBigUint64(0, true));
   if (n > bytes.length - 8) fail(`header length ${n} runs past the end of the file (${bytes.length} bytes)`);
-  if (n > MAX_HEADER) fail(`header length ${n} exceeds the ${MAX_HEADER}-byte limit`);
+  if (n > MAX_SAFETENSORS_HEADER) fail(`header length ${n} exceeds the ${MAX_SAFETENSORS_HEADER}-byte limit kdgpu reads (~100,000 tensors)`);
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
   } catch (e) {
-    fail(`header is not valid JSON (${(e as Error).message})`);
+    fail(`header is not valid JSON (${clip((e as Error).message, 120)})`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('header is not a JSON object');
   const dataStart = 8 + n;
@@ -69,35 +79,35 @@ export function parseSafetensors(bytes: Uint8Array, name: string): SafeFile {
       continue;
     }
     const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (typeof info !== 'object' || info === null) fail(`tensor '${key}': entry is not an object`);
+    if (typeof info !== 'object' || info === null) fail(`tensor '${clip(key)}': entry is not an object`);
     const dtype = info.dtype as SafeDType;
-    if (typeof dtype !== 'string' || !(dtype in ELEM_BYTES)) fail(`tensor '${key}': unknown dtype ${JSON.stringify(info.dtype)}`);
+    if (typeof dtype !== 'string' || !(dtype in ELEM_BYTES)) fail(`tensor '${clip(key)}': unknown dtype ${clip(JSON.stringify(info.dtype) ?? String(info.dtype))}`);
     const shape = info.shape;
     if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
-      fail(`tensor '${key}': shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
+      fail(`tensor '${clip(key)}': shape ${clip(shape)} is not a list of non-negative integers`);
     }
     const offs = info.data_offsets;
     if (!Array.isArray(offs) || offs.length !== 2 || offs.some((o) => !Number.isSafeInteger(o) || o < 0)) {
-      fail(`tensor '${key}': data_offsets ${JSON.stringify(offs)} are not two non-negative integers`);
+      fail(`tensor '${clip(key)}': data_offsets ${clip(offs)} are not two non-negative integers`);
     }
     const [begin, end] = offs as number[];
     let count = 1;
     for (const d of shape as number[]) {
       count *= d;
-      if (count > Number.MAX_SAFE_INTEGER / 8) fail(`tensor '${key}': shape [${(shape as number[]).join(', ')}] is impossibly large`);
+      if (count > Number.MAX_SAFE_INTEGER / 8) fail(`tensor '${clip(key)}': shape [${clip((shape as number[]).join(', '))}] is impossibly large`);
     }
     const need = count * ELEM_BYTES[dtype];
     if (end < begin || end > dataLen) {
-      fail(`tensor '${key}': data_offsets [${begin}, ${end}] are out of range (the data section has ${dataLen} bytes)`);
+      fail(`tensor '${clip(key)}': data_offsets [${begin}, ${end}] are out of range (the data section has ${dataLen} bytes)`);
     }
     if (end - begin !== need) {
-      fail(`tensor '${key}': shape [${(shape as number[]).join(', ')}] of ${dtype} needs ${need} bytes, data_offsets give ${end - begin}`);
+      fail(`tensor '${clip(key)}': shape [${clip((shape as number[]).join(', '))}] of ${dtype} needs ${need} bytes, data_offsets give ${end - begin}`);
     }
     ranges.push({ name: key, begin, end });
   }
   ranges.sort((a, b) => a.begin - b.begin || a.end - b.end);
   for (let i = 1; i < ranges.length; i++) {
-    if (ranges[i].begin < ranges[i - 1].end) fail(`tensors '${ranges[i - 1].name}' and '${ranges[i].name}' overlap in the data section`);
+    if (ranges[i].begin < ranges[i - 1].end) fail(`tensors '${clip(ranges[i - 1].name)}' and '${clip(ranges[i].name)}' overlap in the data section`);
   }
   for (const [key, raw] of Object.entries(header as Record<string, unknown>)) {
     if (key === '__metadata__') continue;
@@ -140,7 +150,7 @@ export function parseSafetensors(bytes: Uint8Array, name: string): SafeFile {
         const a = new Int32Array(count);
         for (let i = 0; i < count; i++) {
           const v = src.getBigInt64(8 * i, true);
-          if (v > 2147483647n || v < -2147483648n) fail(`tensor '${key}': int64 value ${v} does not fit in int32`);
+          if (v > 2147483647n || v < -2147483648n) fail(`tensor '${clip(key)}': int64 value ${v} does not fit in int32`);
           a[i] = Number(v);
         }
         data = a;
