@@ -359,6 +359,28 @@ describe('Keras HDF5 weight files', function () {
       }
     });
 
+    it('a damaged file: jsfive prints nothing to the terminal (it dumped ~20 KB of raw bytes)', () => {
+      const b = bytesOf('keras_tiny.h5').slice();
+      b[1067] = 0xff; // found by flipping bytes: jsfive console.logs an object here
+      const writes: string[] = [];
+      const [out, err] = [process.stdout.write, process.stderr.write];
+      const capture = ((chunk: unknown) => (writes.push(String(chunk)), true)) as typeof process.stdout.write;
+      process.stdout.write = capture;
+      process.stderr.write = capture;
+      let message = '';
+      try {
+        readKerasH5(b, 'noisy.h5');
+      } catch (e) {
+        message = (e as Error).message;
+      } finally {
+        process.stdout.write = out;
+        process.stderr.write = err;
+      }
+      expect(writes.join('').length, writes.join('').slice(0, 200)).to.equal(0);
+      if (message) expect(message).to.match(/^kdgpu: noisy\.h5: /);
+      expect(message.length).to.be.below(400);
+    });
+
     it('flipped bits in the structure: the file reads, or an error names it', () => {
       const tiny = bytesOf('keras_tiny.h5');
       const rng = new kd.Random(11);

@@ -102,6 +102,19 @@ function checkLength(u8: Uint8Array, fail: (msg: string) => never): void {
   if (end > BigInt(u8.length)) fail(`truncated: the HDF5 superblock says the file has ${end} bytes, it has ${u8.length}`);
 }
 
+/** Runs `fn` with the console's printing methods muted (a library's, never ours). */
+function quietly<T>(fn: () => T): T {
+  const c = console as unknown as Record<string, unknown>;
+  const names = ['log', 'warn', 'info', 'debug', 'error'];
+  const saved = names.map((k) => c[k]);
+  for (const k of names) c[k] = () => {};
+  try {
+    return fn();
+  } finally {
+    names.forEach((k, i) => (c[k] = saved[i]));
+  }
+}
+
 /** jsfive throws strings as well as Errors. */
 function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -134,12 +147,14 @@ export function readKerasH5(bytes: Uint8Array | ArrayBuffer, name: string): Kera
     fail(`not an HDF5 file (${u8.length < 8 ? `${u8.length} bytes` : 'it does not start with the HDF5 signature'}); expected a Keras .h5 file`);
   }
   checkLength(u8, fail);
-  // Any read may run into damage: report jsfive's complaint with what was being read.
+  // Any read may run into damage: report jsfive's complaint with what was being read. jsfive
+  // prints to the console on some damage (tens of KB of raw bytes): silenced while it runs.
   const guard = <T>(what: string, fn: () => T): T => {
     try {
-      return fn();
+      return quietly(fn);
     } catch (e) {
-      return fail(`${what} failed, the file is truncated or damaged (${messageOf(e)})`);
+      const m = messageOf(e);
+      return fail(`${what} failed, the file is truncated or damaged (${m.length > 200 ? `${m.slice(0, 200)}…` : m})`);
     }
   };
   const buffer = u8.byteOffset === 0 && u8.byteLength === u8.buffer.byteLength ? (u8.buffer as ArrayBuffer) : u8.slice().buffer;
