@@ -285,6 +285,39 @@ describe('image folder', function () {
     expect(f.train.count + f.validation.count + f.test.count).to.equal(GRAY_COUNT);
   });
 
+  it('refuses from the PNG header, before decoding: wrong channels, too many pixels, an impossible bit depth', () => {
+    // Headers only: the decoder must never be reached for these rows.
+    const header = (w: number, h: number, depth: number, colorType: number) => {
+      const b = new Uint8Array(64);
+      b.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+      const v = new DataView(b.buffer);
+      v.setUint32(8, 13);
+      b.set([0x49, 0x48, 0x44, 0x52], 12); // IHDR
+      v.setUint32(16, w);
+      v.setUint32(20, h);
+      b[24] = depth;
+      b[25] = colorType;
+      return b;
+    };
+    const files: Record<string, Uint8Array> = {
+      'rgb16.png': header(2000, 2000, 16, 2), // 16-bit RGB in a grayscale set
+      'huge.png': header(5000, 5000, 8, 0),
+      'depth.png': header(4, 4, 16, 3), // palettes have at most 8 bits
+      'zero.png': header(0, 7, 8, 0),
+    };
+    let decoded = 0;
+    const decodePng = (b: Uint8Array) => {
+      decoded++;
+      return decodePngWithPngjs(b);
+    };
+    const csv = `file,label\n${Object.keys(files).map((f) => `${f},a`).join('\n')}\n`;
+    const f = buildImageFolder(csv, 'h.csv', (name) => files[name], { ...grayOpts(), decodePng, onWarning: () => {} });
+    expect(decoded).to.equal(0);
+    expect(f.skipped.map((s) => [s.file, s.kind])).to.deep.equal([['rgb16.png', 'channels'], ['huge.png', 'format'], ['depth.png', 'format'], ['zero.png', 'format']]);
+    expect(f.skipped[1].reason).to.contain('5000×5000 pixels is larger than the 16777216 allowed');
+    expect(f.skipped[2].reason).to.contain('colour type 3 and bit depth 16');
+  });
+
   it('strict: the first bad row throws, naming the file and the CSV line', () => {
     expectThrow(() => loadImageFolder(join(dir, 'gray.csv'), grayOpts({ strict: true })), 'gray.csv line 26', 'corrupt.png', 'PNG');
     const csv = 'file,label,partition\nimg0.png,benign,train\nmissing.png,benign,train\n';

@@ -176,8 +176,43 @@ export interface ImageFolder {
 export type FileReader = (file: string) => Uint8Array | undefined;
 
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-/** Decoders allocate width · height · 4 samples; larger headers are rejected before that. */
-const MAX_PIXELS = 100 * 1024 * 1024;
+/**
+ * Decoders allocate width · height · 4 samples (8 bytes each for 16-bit PNGs) and more besides;
+ * larger headers are rejected before that: 4096 × 4096 pixels.
+ */
+const MAX_PIXELS = 4096 * 4096;
+
+/** Bit depths PNG allows for each colour type (0 gray, 2 RGB, 3 palette, 4 gray + alpha, 6 RGBA). */
+const PNG_DEPTHS: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
+
+/**
+ * What a PNG's IHDR chunk says, read before any decoding: its size, and its channels as kdgpu
+ * counts them (alpha dropped). A BadRow when the header is missing, impossible or too large.
+ */
+function pngHeader(bytes: Uint8Array): { width: number; height: number; channels: number } {
+  if (bytes.length < 33) throw new BadRow('corrupt', `truncated PNG: ${bytes.length} bytes, too short for its header`);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (v.getUint32(8) !== 13 || String.fromCharCode(...bytes.subarray(12, 16)) !== 'IHDR') throw new BadRow('corrupt', 'corrupt PNG: it does not start with an IHDR chunk');
+  const width = v.getUint32(16);
+  const height = v.getUint32(20);
+  const depth = bytes[24];
+  const colorType = bytes[25];
+  if (!PNG_DEPTHS[colorType]?.includes(depth)) throw new BadRow('format', `PNG with colour type ${colorType} and bit depth ${depth}, which PNG does not allow`);
+  if (width === 0 || height === 0) throw new BadRow('format', `PNG of ${width}×${height} pixels`);
+  if (width * height > MAX_PIXELS) throw new BadRow('format', `PNG of ${width}×${height} pixels is larger than the ${MAX_PIXELS} allowed`);
+  return { width, height, channels: colorType === 0 || colorType === 4 ? 1 : 3 };
+}
+
+/** An image's channel count from its header alone (PNG IHDR, JPEG frame), before decoding. */
+function headerChannels(bytes: Uint8Array): number | null {
+  const format = imageFormat(bytes);
+  if (format === 'png') return pngHeader(bytes).channels;
+  if (format === 'jpeg') {
+    const c = jpegFrame(bytes).components;
+    return c === 1 ? 1 : 3;
+  }
+  return null;
+}
 
 /** A row's problem: becomes a SkippedFile, or the error of a strict load. */
 class BadRow extends Error {
@@ -233,7 +268,7 @@ function decodeJpeg(bytes: Uint8Array): DecodedImage {
   let img;
   try {
     // Not tolerant: a truncated file is an error rather than an image with missing blocks.
-    img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false });
+    img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false, maxResolutionInMP: MAX_PIXELS / 1e6 + 1, maxMemoryUsageInMB: 512 });
   } catch (e) {
     throw new BadRow('corrupt', `corrupt JPEG (${(e as Error).message})`);
   }
@@ -252,12 +287,7 @@ function decodePngWith(bytes: Uint8Array, decodePng: PngDecoder | undefined): De
   if (!decodePng) {
     throw new Error('kdgpu: image folder: a PNG file needs a PNG decoder (options.decodePng; loadImageFolder from node-image-folder.ts supplies pngjs)');
   }
-  if (bytes.length >= 24) {
-    const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const w = v.getUint32(16);
-    const h = v.getUint32(20);
-    if (w * h > MAX_PIXELS) throw new BadRow('format', `PNG of ${w}×${h} pixels is larger than the ${MAX_PIXELS} allowed`);
-  }
+  pngHeader(bytes);
   let png: PngPixels;
   try {
     png = decodePng(bytes);
@@ -489,6 +519,11 @@ export function buildImageFolder(csv: string | Uint8Array, csvName: string, read
         throw new BadRow('unreadable', `cannot read the file (${(e as Error).message})`);
       }
       if (bytes === undefined) throw new BadRow('missing', 'file not found');
+      // The wrong channel count is found from the header, before the decoder allocates anything.
+      const channels = headerChannels(bytes);
+      if (channels !== null && channels !== C && !opts.convert) {
+        throw new BadRow('channels', `${imageFormat(bytes)!.toUpperCase()} has ${channelWord(channels)}, expected ${channelWord(C)} (allow conversion with convert)`);
+      }
       const img = decodeBytes(bytes, opts.decodePng);
       if (img.channels !== C && !opts.convert) {
         throw new BadRow('channels', `${img.format.toUpperCase()} has ${channelWord(img.channels)}, expected ${channelWord(C)} (allow conversion with convert)`);
