@@ -58,3 +58,32 @@ export function dispatch1d(
   const [gx, gy] = grid(Math.ceil(count / WG), engine.limits.maxComputeWorkgroupsPerDimension);
   engine.dispatch(k, buffers, uniforms, [gx, gy, z], flops);
 }
+
+/** One storage binding of a kernel: its variable, access and type. */
+export type StorageBinding = readonly [name: string, access: 'read' | 'read_write', type: string];
+
+/**
+ * WGSL: the storage bindings 0, 1, … in order (a null entry leaves its number unused: an optional
+ * buffer) and, after them, the uniform struct `p: Params`.
+ */
+export function bindings(...storage: (StorageBinding | null)[]): string {
+  const L = storage.flatMap((b, i) => (b ? [`@group(0) @binding(${i}) var<storage, ${b[1]}> ${b[0]}: ${b[2]};`] : []));
+  L.push(`@group(0) @binding(${storage.length}) var<uniform> p: Params;`);
+  return L.join('\n');
+}
+
+/** WGSL: `let v = …;` (the flat invocation index) and a return past `bound`, two indented lines. */
+export function guardedIndex(v: string, bound: string): string {
+  return `  ${invocationIndex(v)}
+  if (${v} >= ${bound}) { return; }`;
+}
+
+/** WGSL: the head of a one-dimensional kernel after its Params struct: bindings, entry point and guarded index. */
+export function head1d(v: string, bound: string, ...storage: (StorageBinding | null)[]): string {
+  return `${bindings(...storage)}\n${main1d()}\n${guardedIndex(v, bound)}`;
+}
+
+/** WGSL: one mixed-radix step, `let digit = x % radix;` and `let rest = x / radix;` (two indented lines). */
+export function digit(x: string, radix: string, name: string, rest: string): string {
+  return `  let ${name} = ${x} % ${radix};\n  let ${rest} = ${x} / ${radix};`;
+}

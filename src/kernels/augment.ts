@@ -20,7 +20,7 @@
 import type { PooledBuffer } from '../gpu/buffer-pool.js';
 import type { Engine, Kernel } from '../gpu/engine.js';
 import { PHILOX_WGSL as PHILOX } from './philox.js';
-import { dispatch1d, invocationIndex, main1d } from '../gpu/kernel-registry.js';
+import { bindings, dispatch1d, invocationIndex, main1d, guardedIndex } from '../gpu/kernel-registry.js';
 
 /** Second Philox counter word of augmentation draws ("aug\0"). */
 export const AUGMENT_STREAM = 0x61756700;
@@ -28,12 +28,10 @@ export const AUGMENT_STREAM = 0x61756700;
 const paramsSource = `
 struct Params { n: u32, k0: u32, k1: u32, c2: u32, c3: u32,
   flipP: f32, maxAngle: f32, bLo: f32, bHi: f32, zLo: f32, zHi: f32, }
-@group(0) @binding(0) var<storage, read_write> prm: array<vec4<f32>>;
-@group(0) @binding(1) var<uniform> p: Params;
+${bindings(['prm', 'read_write', 'array<vec4<f32>>'])}
 ${PHILOX}
 ${main1d()}
-  ${invocationIndex('t')}
-  if (t >= p.n) { return; }
+${guardedIndex('t', 'p.n')}
   let r = philox4x32_10(vec4<u32>(t, ${AUGMENT_STREAM}u, p.c2, p.c3), vec2<u32>(p.k0, p.k1));
   // 24-bit uniforms in [0, 1): exact in f32
   let u = vec4<f32>(r >> vec4<u32>(8u)) * (1.0 / 16777216.0);
@@ -46,10 +44,7 @@ ${main1d()}
 
 const applySource = `
 struct Params { n: u32, C: u32, H: u32, W: u32, edge: u32, black: vec4<f32>, }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> prm: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
+${bindings(['x', 'read', 'array<f32>'], ['prm', 'read', 'array<vec4<f32>>'], ['out', 'read_write', 'array<f32>'])}
 
 fn blackOf(c: u32) -> f32 { return select(0.0, p.black[min(c, 3u)], c < 4u); }
 

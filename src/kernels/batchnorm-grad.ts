@@ -1,7 +1,7 @@
 /** Batch normalization's backward passes (see batchnorm.ts for the method and the coefficient layout). */
 import type { PooledBuffer } from '../gpu/buffer-pool.js';
 import type { Engine, Kernel } from '../gpu/engine.js';
-import { WG, cachedKernel, dispatch1d, invocationIndex } from '../gpu/kernel-registry.js';
+import { bindings, WG, cachedKernel, dispatch1d, guardedIndex } from '../gpu/kernel-registry.js';
 import { chunking, checkChannels, ENTRY, INDEX, NEUMAIER, REDUCE_ENTRY, REDUCE_PARAMS, UNIT_LOOP, UNIT_NEXT, units, type BatchNormGeometry, type Elem } from './batchnorm-wgsl.js';
 
 function gradSumsKernel(T: Elem): Kernel {
@@ -11,11 +11,7 @@ function gradSumsKernel(T: Elem): Kernel {
     name: `batchnorm.gradSums${vec ? '.vec4' : ''}`,
     source: `
 ${REDUCE_PARAMS}
-@group(0) @binding(0) var<storage, read> dy: array<${T}>;
-@group(0) @binding(1) var<storage, read> x: array<${T}>;
-@group(0) @binding(2) var<storage, read> coef: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> part: array<vec4<f32>>;
-@group(0) @binding(4) var<uniform> p: Params;
+${bindings(['dy', 'read', `array<${T}>`], ['x', 'read', `array<${T}>`], ['coef', 'read', 'array<vec4<f32>>'], ['part', 'read_write', 'array<vec4<f32>>'])}
 var<workgroup> slots: array<vec2<f32>, ${WG}>;
 ${NEUMAIER('kahan', T)}
 ${NEUMAIER('kahan1', 'f32')}
@@ -62,8 +58,7 @@ ${input ? '@group(0) @binding(4) var<storage, read_write> coefGrad: array<vec4<f
 @group(0) @binding(5) var<uniform> p: Params;
 ${NEUMAIER('kahan', 'f32')}
 ${ENTRY}
-  ${invocationIndex('c')}
-  if (c >= p.total) { return; }
+${guardedIndex('c', 'p.total')}
   var sg = 0.0; var cg = 0.0;
   var sgx = 0.0; var cgx = 0.0;
   for (var k = 0u; k < p.K; k++) {

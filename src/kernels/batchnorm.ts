@@ -28,7 +28,7 @@
  */
 import type { PooledBuffer } from '../gpu/buffer-pool.js';
 import type { Engine, Kernel } from '../gpu/engine.js';
-import { WG, cachedKernel, dispatch1d } from '../gpu/kernel-registry.js';
+import { bindings, WG, cachedKernel, dispatch1d } from '../gpu/kernel-registry.js';
 import { CHAN, chunking, checkChannels, ENTRY, INDEX, REDUCE_ENTRY, REDUCE_PARAMS, UNIT_LOOP, UNIT_NEXT, units, type BatchNormGeometry, type Elem } from './batchnorm-wgsl.js';
 
 export { batchNormChunks, type BatchNormGeometry } from './batchnorm-wgsl.js';
@@ -45,9 +45,7 @@ function statsKernel(T: Elem): Kernel {
     name: `batchnorm.stats${vec ? '.vec4' : ''}`,
     source: `
 ${REDUCE_PARAMS}
-@group(0) @binding(0) var<storage, read> x: array<${T}>;
-@group(0) @binding(1) var<storage, read_write> part: array<vec4<f32>>;
-@group(0) @binding(2) var<uniform> p: Params;
+${bindings(['x', 'read', `array<${T}>`], ['part', 'read_write', 'array<vec4<f32>>'])}
 var<workgroup> slots: array<vec3<f32>, ${WG}>;
 ${CHAN}
 ${REDUCE_ENTRY}
@@ -160,10 +158,7 @@ function applyKernel(T: Elem): Kernel {
     name: `batchnorm.apply${T === 'f32' ? '' : '.vec4'}`,
     source: `
 struct Params { total: u32, C: u32, S: u32, }
-@group(0) @binding(0) var<storage, read> x: array<${T}>;
-@group(0) @binding(1) var<storage, read> coef: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> y: array<${T}>;
-@group(0) @binding(3) var<uniform> p: Params;
+${bindings(['x', 'read', `array<${T}>`], ['coef', 'read', 'array<vec4<f32>>'], ['y', 'read_write', `array<${T}>`])}
 ${ENTRY}${INDEX}
   let k = coef[(i / p.S) % p.C];
   y[i] = (x[i] - ${T}(k.x)) * ${T}(k.y) + ${T}(k.z);

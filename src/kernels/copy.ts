@@ -6,18 +6,13 @@
  */
 import type { PooledBuffer } from '../gpu/buffer-pool.js';
 import type { Engine } from '../gpu/engine.js';
-import { dispatch1d, invocationIndex, kernel, main1d } from '../gpu/kernel-registry.js';
+import { dispatch1d, kernel, head1d } from '../gpu/kernel-registry.js';
 
 function source(rank: number): string {
   return `
 struct Params { n: u32, srcOffset: u32, dstOffset: u32,
   shape: array<vec4<u32>, 2>, srcStr: array<vec4<u32>, 2>, dstStr: array<vec4<u32>, 2>, }
-@group(0) @binding(0) var<storage, read> src: array<u32>;
-@group(0) @binding(1) var<storage, read_write> dst: array<u32>;
-@group(0) @binding(2) var<uniform> p: Params;
-${main1d()}
-  ${invocationIndex('i')}
-  if (i >= p.n) { return; }
+${head1d('i', 'p.n', ['src', 'read', 'array<u32>'], ['dst', 'read_write', 'array<u32>'])}
   var rem = i;
   var s = p.srcOffset;
   var d = p.dstOffset;

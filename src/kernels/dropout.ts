@@ -11,19 +11,16 @@
 import type { PooledBuffer } from '../gpu/buffer-pool.js';
 import type { Engine, Kernel } from '../gpu/engine.js';
 import { PHILOX_WGSL } from './philox.js';
-import { dispatch1d, invocationIndex, main1d } from '../gpu/kernel-registry.js';
+import { bindings, dispatch1d, main1d, guardedIndex } from '../gpu/kernel-registry.js';
 
 const source = `
 struct Params { n4: u32, threshold: u32, scale: f32, k0: u32, k1: u32, c2: u32, c3: u32, }
-@group(0) @binding(0) var<storage, read> x: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read_write> out: array<vec4<f32>>;
-@group(0) @binding(2) var<uniform> p: Params;
+${bindings(['x', 'read', 'array<vec4<f32>>'], ['out', 'read_write', 'array<vec4<f32>>'])}
 
 ${PHILOX_WGSL}
 
 ${main1d()}
-  ${invocationIndex('t')}
-  if (t >= p.n4) { return; }
+${guardedIndex('t', 'p.n4')}
   let r = philox4x32_10(vec4<u32>(t, 0u, p.c2, p.c3), vec2<u32>(p.k0, p.k1));
   out[t] = x[t] * select(vec4<f32>(0.0), vec4<f32>(p.scale), r >= vec4<u32>(p.threshold));
 }`;

@@ -7,19 +7,13 @@
  */
 import type { PooledBuffer } from '../gpu/buffer-pool.js';
 import type { Engine, Kernel } from '../gpu/engine.js';
-import { dispatch1d, invocationIndex, main1d } from '../gpu/kernel-registry.js';
+import { dispatch1d, head1d } from '../gpu/kernel-registry.js';
 
 export const GATHER_ROWS: Kernel = {
   name: 'gather.rows',
   source: `
 struct Params { count: u32, rowWords: u32, start: u32, lo: u32, hi: u32, }
-@group(0) @binding(0) var<storage, read> src: array<u32>;
-@group(0) @binding(1) var<storage, read> index: array<u32>;
-@group(0) @binding(2) var<storage, read_write> dst: array<u32>;
-@group(0) @binding(3) var<uniform> p: Params;
-${main1d()}
-  ${invocationIndex('i')}
-  if (i >= p.count * p.rowWords) { return; }
+${head1d('i', 'p.count * p.rowWords', ['src', 'read', 'array<u32>'], ['index', 'read', 'array<u32>'], ['dst', 'read_write', 'array<u32>'])}
   let b = i / p.rowWords;
   let w = i - b * p.rowWords;
   let row = index[p.start + b];

@@ -12,7 +12,7 @@
  */
 import type { PooledBuffer } from '../gpu/buffer-pool.js';
 import { grid, type Engine, type Kernel } from '../gpu/engine.js';
-import { WG, main1d, invocationIndex, kernel, cachedKernel } from '../gpu/kernel-registry.js';
+import { bindings, WG, main1d, kernel, cachedKernel, guardedIndex } from '../gpu/kernel-registry.js';
 
 export interface Pool2dGeometry {
   /** Number of planes (N·C). */
@@ -62,8 +62,7 @@ ${isMax ? '@group(0) @binding(2) var<storage, read_write> idx: array<i32>;' : ''
 ${isMax ? '' : DIVISOR}
 fn isNan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
 ${main1d()}
-  ${invocationIndex('o')}
-  if (o >= p.total) { return; }
+${guardedIndex('o', 'p.total')}
   let ow = o % p.OW;
   let t = o / p.OW;
   let oh = t % p.OH;
@@ -114,8 +113,7 @@ fn firstOut(i: i32, k: u32, s: u32, pad: u32) -> i32 {
   return (num + i32(s) - 1) / i32(s);
 }
 ${main1d()}
-  ${invocationIndex('i')}
-  if (i >= p.total) { return; }
+${guardedIndex('i', 'p.total')}
   let w = i32(i % p.W);
   let t = i / p.W;
   let h = i32(t % p.H);
@@ -143,24 +141,17 @@ ${main1d()}
 
 /** Max-pool forward, one invocation per output row (plane, oh): bindings and the row's indices. */
 const MAX_FORWARD_ROW_HEAD = `${PARAMS}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<storage, read_write> idx: array<i32>;
-@group(0) @binding(3) var<uniform> p: Params;
+${bindings(['x', 'read', 'array<f32>'], ['out', 'read_write', 'array<f32>'], ['idx', 'read_write', 'array<i32>'])}
 fn isNan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
 ${main1d()}
-  ${invocationIndex('row')}
-  if (row >= p.total) { return; }
+${guardedIndex('row', 'p.total')}
   let oh = row % p.OH;
   let plane = row / p.OH;
   let base = plane * p.H * p.W;`;
 
 /** Max-pool backward block kernels: bindings up to the entry point's signature. */
 const MAX_BACKWARD_HEAD = `${PARAMS}
-@group(0) @binding(0) var<storage, read> g: array<f32>;
-@group(0) @binding(1) var<storage, read> idx: array<i32>;
-@group(0) @binding(2) var<storage, read_write> gx: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
+${bindings(['g', 'read', 'array<f32>'], ['idx', 'read', 'array<i32>'], ['gx', 'read_write', 'array<f32>'])}
 @compute @workgroup_size(${WG})`;
 
 /** Unrolled windows/blocks: `rowOff<d> = d·W` for rows 1 … rows−1, and the offset of cell (dh, dw). */
@@ -257,8 +248,7 @@ function maxBackwardBlocks(kh: number, kw: number, sh: number, sw: number): Kern
     source: `
 ${MAX_BACKWARD_HEAD}
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  ${invocationIndex('o')}
-  if (o >= p.total) { return; }
+${guardedIndex('o', 'p.total')}
   let ow = o % p.OW;
   let t = o / p.OW;
   let oh = t % p.OH;
@@ -302,8 +292,7 @@ function maxBackwardBlocksInside(sh: number, sw: number): Kernel {
     source: `
 ${MAX_BACKWARD_HEAD}
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  ${invocationIndex('row')}
-  if (row >= p.total) { return; }
+${guardedIndex('row', 'p.total')}
   let oh = row % p.OH;
   let plane = row / p.OH;
   let base = plane * p.H * p.W;

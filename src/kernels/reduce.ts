@@ -12,7 +12,7 @@
  */
 import type { PooledBuffer } from '../gpu/buffer-pool.js';
 import { grid, type Engine } from '../gpu/engine.js';
-import { WG, main1d, invocationIndex, cachedKernel } from '../gpu/kernel-registry.js';
+import { bindings, WG, main1d, cachedKernel, guardedIndex } from '../gpu/kernel-registry.js';
 
 export type ReduceKind = 'sum' | 'max' | 'argmax';
 
@@ -121,15 +121,12 @@ ${decompose('off', 'r', redRank, 'p.rShape', 'p.rStr')
 struct Params { outN: u32, redN: u32, scale: f32,
   kShape: array<vec4<u32>, 2>, kStr: array<vec4<u32>, 2>,
   rShape: array<vec4<u32>, 2>, rStr: array<vec4<u32>, 2>, }
-@group(0) @binding(0) var<storage, read> x: array<${dtype}>;
-@group(0) @binding(1) var<storage, read_write> out: array<${outType}>;
-@group(0) @binding(2) var<uniform> p: Params;
+${bindings(['x', 'read', `array<${dtype}>`], ['out', 'read_write', `array<${outType}>`])}
 ${isMax ? above : ''}`;
   if (perThread) {
     return `${header}
 ${main1d()}
-  ${invocationIndex('o')}
-  if (o >= p.outN) { return; }
+${guardedIndex('o', 'p.outN')}
 ${decompose('base', 'o', keptRank, 'p.kShape', 'p.kStr')}
 ${fold('0u', '1u')}
   ${result('acc', 'accIdx')}

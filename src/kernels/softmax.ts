@@ -16,7 +16,7 @@
 import type { PooledBuffer } from '../gpu/buffer-pool.js';
 import { grid, type Engine, type Kernel } from '../gpu/engine.js';
 import type { ElementwiseSpec } from './elementwise.js';
-import { WG, invocationIndex, kernel } from '../gpu/kernel-registry.js';
+import { bindings, WG, invocationIndex, kernel } from '../gpu/kernel-registry.js';
 
 const CE_WG = 256;
 /** −FLT_MAX: a finite start for maxima (constant expressions may not produce infinities). */
@@ -67,9 +67,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 
 function softmaxSource(log: boolean): string {
   return `${ROW_PREAMBLE}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> y: array<f32>;
-@group(0) @binding(2) var<uniform> p: Params;
+${bindings(['x', 'read', 'array<f32>'], ['y', 'read_write', 'array<f32>'])}
 ${ROW_START}
   var m = ${NEG_MAX};
   for (var j = lid; j < p.L; j += ${WG}u) { m = max(m, x[base + j * p.inner]); }
@@ -88,10 +86,7 @@ ${ROW_START}
 // softmax: gx = y·(g − Σ g·y); log-softmax: gx = g − exp(y)·Σ g
 function softmaxBackwardSource(log: boolean): string {
   return `${ROW_PREAMBLE}
-@group(0) @binding(0) var<storage, read> g: array<f32>;
-@group(0) @binding(1) var<storage, read> y: array<f32>;
-@group(0) @binding(2) var<storage, read_write> gx: array<f32>;
-@group(0) @binding(3) var<uniform> p: Params;
+${bindings(['g', 'read', 'array<f32>'], ['y', 'read', 'array<f32>'], ['gx', 'read_write', 'array<f32>'])}
 ${ROW_START}
   var s = 0.0;
   for (var j = lid; j < p.L; j += ${WG}u) {

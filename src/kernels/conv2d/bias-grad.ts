@@ -4,20 +4,14 @@
  */
 import type { PooledBuffer } from '../../gpu/buffer-pool.js';
 import type { Engine } from '../../gpu/engine.js';
-import { dispatch1d, invocationIndex, kernel, main1d } from '../../gpu/kernel-registry.js';
+import { dispatch1d, kernel, head1d, digit } from '../../gpu/kernel-registry.js';
 import { convTiles, type ConvGeometry } from './geometry.js';
 import { reduceSplits, splitRows, zeros } from './splits.js';
 
 const BIAS_SRC = () => `
 struct Params { O: u32, OHW: u32, OW: u32, rowsPer: u32, rows: u32, OH: u32, total: u32, }
-@group(0) @binding(0) var<storage, read> dy: array<f32>;
-@group(0) @binding(1) var<storage, read_write> part: array<f32>;
-@group(0) @binding(2) var<uniform> p: Params;
-${main1d()}
-  ${invocationIndex('t')}
-  if (t >= p.total) { return; }
-  let o = t % p.O;
-  let split = t / p.O;
+${head1d('t', 'p.total', ['dy', 'read', 'array<f32>'], ['part', 'read_write', 'array<f32>'])}
+${digit('t', 'p.O', 'o', 'split')}
   let r0 = split * p.rowsPer;
   let r1 = min(r0 + p.rowsPer, p.rows);
   var s0 = 0.0; var s1 = 0.0; var s2 = 0.0; var s3 = 0.0;

@@ -41,10 +41,10 @@
  */
 import type { PooledBuffer } from '../../gpu/buffer-pool.js';
 import type { Engine } from '../../gpu/engine.js';
-import { dispatch1d, invocationIndex, kernel, main1d } from '../../gpu/kernel-registry.js';
+import { bindings, dispatch1d, invocationIndex, kernel, main1d, type StorageBinding, guardedIndex, head1d, digit } from '../../gpu/kernel-registry.js';
 import type { Activation } from '../elementwise-ops.js';
 import { epilogue, epilogueName } from '../epilogue.js';
-import { convFlops, convTiles, roundUp, type ConvEpilogue, type ConvGeometry, type ConvTiles } from './geometry.js';
+import { convFlops, convTiles, roundUp, type ConvEpilogue, type ConvGeometry, type ConvTiles, type Window } from './geometry.js';
 import { clamped, maskLine } from './wgsl.js';
 
 /**
@@ -62,14 +62,8 @@ function fwdTile(OW: number, O: number, tiles: ConvTiles): { TP: number; TO: num
 
 const PACK_SRC = () => `
 struct Params { A: u32, Nr: u32, Npad: u32, KH: u32, KW: u32, sN: u32, sA: u32, flip: u32, total: u32, }
-@group(0) @binding(0) var<storage, read> w: array<f32>;
-@group(0) @binding(1) var<storage, read_write> packed: array<f32>;
-@group(0) @binding(2) var<uniform> p: Params;
-${main1d()}
-  ${invocationIndex('i')}
-  if (i >= p.total) { return; }
-  let n = i % p.Npad;
-  let k = i / p.Npad;
+${head1d('i', 'p.total', ['w', 'read', 'array<f32>'], ['packed', 'read_write', 'array<f32>'])}
+${digit('i', 'p.Npad', 'n', 'k')}
   let kw = k % p.KW;
   let kh = (k / p.KW) % p.KH;
   let a = k / (p.KW * p.KH);
@@ -115,13 +109,7 @@ function packWeight(engine: Engine, w: PooledBuffer, g: ConvGeometry, npad: numb
 
 // ---- forward (and transposed) convolution ------------------------------------------------------
 
-interface FwdConfig {
-  KH: number;
-  KW: number;
-  SH: number;
-  SW: number;
-  DH: number;
-  DW: number;
+interface FwdConfig extends Window {
   /** Input dilation (virtual zeros between input pixels), for the transposed convolution. */
   IDH: number;
   IDW: number;
@@ -149,25 +137,19 @@ function fwdSource(c: FwdConfig): string {
   if (sg) L.push('enable subgroups;');
   L.push(`struct Params { C: u32, H: u32, W: u32, HV: i32, WV: i32, OH: u32, OW: u32, OWT: u32, tiles: u32,
   padT: i32, padL: i32, O: u32, NB: u32, xN: u32, yN: u32, }`);
-  L.push(`@group(0) @binding(0) var<storage, read> x: array<f32>;`);
-  L.push(`@group(0) @binding(1) var<storage, read> w: array<vec4<f32>>;`);
-  if (c.bias) L.push(`@group(0) @binding(2) var<storage, read> bias: array<f32>;`);
-  L.push(`@group(0) @binding(3) var<storage, read_write> y: array<f32>;`);
-  L.push(`@group(0) @binding(4) var<uniform> p: Params;`);
+  const bias: StorageBinding | null = c.bias ? ['bias', 'read', 'array<f32>'] : null;
+  L.push(bindings(['x', 'read', 'array<f32>'], ['w', 'read', 'array<vec4<f32>>'], bias, ['y', 'read_write', 'array<f32>']));
   L.push(main1d(sg ? ', @builtin(subgroup_invocation_id) sl: u32' : ''));
   if (sg) {
     L.push(`  ${invocationIndex('tRaw')}`);
     L.push(`  let live = tRaw < p.tiles;`);
     L.push(`  let t = min(tRaw, p.tiles - 1u);`);
   } else {
-    L.push(`  ${invocationIndex('t')}`);
-    L.push(`  if (t >= p.tiles) { return; }`);
+    L.push(guardedIndex('t', 'p.tiles'));
   }
   L.push(`  let ob = gid.z;`);
-  L.push(`  let owt = t % p.OWT;`);
-  L.push(`  let r = t / p.OWT;`);
-  L.push(`  let oh = r % p.OH;`);
-  L.push(`  let n = r / p.OH;`);
+  L.push(digit('t', 'p.OWT', 'owt', 'r'));
+  L.push(digit('r', 'p.OH', 'oh', 'n'));
   L.push(`  let ow0 = owt * ${TP}u;`);
   L.push(`  let HW = p.H * p.W;`);
   L.push(`  let xn = n * p.xN;`);
@@ -245,8 +227,8 @@ function fwdSource(c: FwdConfig): string {
   return L.join('\n');
 }
 
-interface FwdRun {
-  /** Input as read: [N, C, H, W] real; read with input dilation ID (virtual size (H−1)·ID + 1). */
+/** Input as read: [N, C, H, W] real; read with input dilation ID (virtual size (H−1)·ID + 1). */
+interface FwdRun extends Window {
   C: number;
   H: number;
   W: number;
@@ -256,12 +238,6 @@ interface FwdRun {
   OH: number;
   OW: number;
   N: number;
-  KH: number;
-  KW: number;
-  SH: number;
-  SW: number;
-  DH: number;
-  DW: number;
   padT: number;
   padL: number;
 }

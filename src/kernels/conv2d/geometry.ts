@@ -97,6 +97,21 @@ export interface GroupedConvTiles {
 
 export const groupedConvTiles: GroupedConvTiles = { TR: 4, TP: 8, TO: 4, maxUnrolled: 2048, TOW: 4, TCW: 4, TPW: 8, maxAccW: 96, maxUnrolledW: 512, maxLoadsW: 64, splitPixels: 512 };
 
+/** A kernel window, compile-time constants of the generated kernels: size, stride and dilation. */
+export interface Window {
+  KH: number;
+  KW: number;
+  SH: number;
+  SW: number;
+  DH: number;
+  DW: number;
+}
+
+/** The window of a convolution's geometry. */
+export function windowOf(g: ConvGeometry): Window {
+  return { KH: g.KH, KW: g.KW, SH: g.strideH, SW: g.strideW, DH: g.dilationH, DW: g.dilationW };
+}
+
 /**
  * FLOPs of one convolution, 2 per multiply-add of the forward pass (padding taps included, as
  * the TensorFlow profiler counts them). The input and weight gradients do the same useful work;

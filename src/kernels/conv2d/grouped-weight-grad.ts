@@ -13,18 +13,12 @@
  */
 import type { PooledBuffer } from '../../gpu/buffer-pool.js';
 import type { Engine } from '../../gpu/engine.js';
-import { dispatch1d, invocationIndex, kernel, main1d } from '../../gpu/kernel-registry.js';
-import { evenTile, groupedConvFlops, groupedConvTiles, type GroupedConvGeometry } from './geometry.js';
+import { bindings, digit, dispatch1d, kernel, main1d, guardedIndex } from '../../gpu/kernel-registry.js';
+import { evenTile, groupedConvFlops, groupedConvTiles, windowOf, type GroupedConvGeometry, type Window } from './geometry.js';
 import { reduceSplits, splitRows, zeros } from './splits.js';
 import { clamped, maskLine } from './wgsl.js';
 
-interface WgtConfig {
-  KH: number;
-  KW: number;
-  SH: number;
-  SW: number;
-  DH: number;
-  DW: number;
+interface WgtConfig extends Window {
   /** Column masks (reads left/right of the input) and row masks (above/below). */
   masked: boolean;
   rowMasked: boolean;
@@ -40,19 +34,12 @@ function wgtSource(c: WgtConfig): string {
   const L: string[] = [];
   L.push(`struct Params { C: u32, H: u32, W: u32, O: u32, OH: u32, OW: u32, Cg: u32, Og: u32, padT: i32, padL: i32,
   OBW: u32, CBW: u32, units: u32, rowsPer: u32, rows: u32, total: u32, }`);
-  L.push(`@group(0) @binding(0) var<storage, read> x: array<f32>;`);
-  L.push(`@group(0) @binding(1) var<storage, read> dy: array<f32>;`);
-  L.push(`@group(0) @binding(2) var<storage, read_write> part: array<f32>;`);
-  L.push(`@group(0) @binding(3) var<uniform> p: Params;`);
+  L.push(bindings(['x', 'read', 'array<f32>'], ['dy', 'read', 'array<f32>'], ['part', 'read_write', 'array<f32>']));
   L.push(main1d());
-  L.push(`  ${invocationIndex('t')}`);
-  L.push(`  if (t >= p.total) { return; }`);
-  L.push(`  let unit = t % p.units;`);
-  L.push(`  let split = t / p.units;`);
-  L.push(`  let cbw = unit % p.CBW;`);
-  L.push(`  let u1 = unit / p.CBW;`);
-  L.push(`  let obw = u1 % p.OBW;`);
-  L.push(`  let grp = u1 / p.OBW;`);
+  L.push(guardedIndex('t', 'p.total'));
+  L.push(digit('t', 'p.units', 'unit', 'split'));
+  L.push(digit('unit', 'p.CBW', 'cbw', 'u1'));
+  L.push(digit('u1', 'p.OBW', 'obw', 'grp'));
   L.push(`  let OHW = p.OH * p.OW;`);
   L.push(`  let HW = p.H * p.W;`);
   // Channel indices within the group, clamped (duplicates are computed and not stored).
@@ -117,8 +104,7 @@ function wgtSource(c: WgtConfig): string {
       }
     }
   }
-  L.push(`    }`);
-  L.push(`  }`);
+  L.push(`    }`, `  }`);
   // part[split][o][cl][kh][kw]
   L.push(`  let pb = split * p.O * p.Cg * ${KH * KW}u;`);
   for (let i = 0; i < TOW; i++) {
@@ -155,7 +141,7 @@ export function runGroupedConv2dGradWeight(engine: Engine, x: PooledBuffer, dy: 
   const masked = g.padLeft > 0 || maxCol > g.W - 1 || dyMasked;
   const maxRow = (g.OH - 1) * g.strideH + (g.KH - 1) * g.dilationH - g.padTop;
   const rowMasked = g.padTop > 0 || maxRow > g.H - 1;
-  const cfg: WgtConfig = { KH: g.KH, KW: g.KW, SH: g.strideH, SW: g.strideW, DH: g.dilationH, DW: g.dilationW, masked, rowMasked, dyMasked, TOW, TCW, TPW };
+  const cfg: WgtConfig = { ...windowOf(g), masked, rowMasked, dyMasked, TOW, TCW, TPW };
   const name =
     `conv2d.grouped.gradWeight.k${g.KH}x${g.KW}.s${g.strideH}x${g.strideW}.d${g.dilationH}x${g.dilationW}` +
     `${masked ? '.masked' : ''}${rowMasked ? '.rowMasked' : ''}${dyMasked ? '.dyMasked' : ''}.t${TOW}x${TCW}x${TPW}`;

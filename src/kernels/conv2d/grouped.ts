@@ -33,7 +33,7 @@
  */
 import type { PooledBuffer } from '../../gpu/buffer-pool.js';
 import type { Engine } from '../../gpu/engine.js';
-import { dispatch1d, invocationIndex, kernel, main1d } from '../../gpu/kernel-registry.js';
+import { bindings, digit, dispatch1d, kernel, main1d, type StorageBinding, guardedIndex, head1d } from '../../gpu/kernel-registry.js';
 import type { Activation } from '../elementwise-ops.js';
 import { epilogue, epilogueName } from '../epilogue.js';
 import { evenTile, groupedConvFlops, groupedConvTiles, type ConvEpilogue, type GroupedConvGeometry, type GroupedConvTiles } from './geometry.js';
@@ -47,12 +47,23 @@ interface Tap {
   off: number;
 }
 
+/** The taps the forward kernel applies and its strides (the taps carry the dilation). */
+interface TapWindow {
+  /** Kernel size of the weight's layout [groups·Og, Cg, KH, KW]. */
+  KH: number;
+  KW: number;
+  rowTaps: Tap[];
+  colTaps: Tap[];
+  SH: number;
+  SW: number;
+}
+
 /**
  * What one dispatch of the forward kernel computes, per axis: output o (0 ≤ o < OH) reads input
  * positions o·S − pad + tap.off with weight tap tap.k, and is stored at position o·oS + oOff of
  * an output plane of OHs × OWs (so a phase of the input gradient can fill every SH-th row).
  */
-interface FwdRun {
+interface FwdRun extends TapWindow {
   N: number;
   /** Input channels per group, as read. */
   Cg: number;
@@ -63,13 +74,6 @@ interface FwdRun {
   Og: number;
   OH: number;
   OW: number;
-  /** Kernel size of the weight's layout [groups·Og, Cg, KH, KW]. */
-  KH: number;
-  KW: number;
-  rowTaps: Tap[];
-  colTaps: Tap[];
-  SH: number;
-  SW: number;
   padT: number;
   padL: number;
   OHs: number;
@@ -80,13 +84,7 @@ interface FwdRun {
   oOffW: number;
 }
 
-interface FwdConfig {
-  KH: number;
-  KW: number;
-  rowTaps: Tap[];
-  colTaps: Tap[];
-  SH: number;
-  SW: number;
+interface FwdConfig extends TapWindow {
   masked: boolean;
   TR: number;
   TP: number;
@@ -109,21 +107,14 @@ function fwdSource(c: FwdConfig): string {
   const L: string[] = [];
   L.push(`struct Params { Cg: u32, H: u32, W: u32, OH: u32, OW: u32, OHT: u32, OWT: u32, Og: u32, OBG: u32, blocks: u32,
   tiles: u32, padT: i32, padL: i32, xN: u32, yN: u32, OWs: u32, OHWs: u32, oSH: u32, oSW: u32, oOffH: u32, oOffW: u32, }`);
-  L.push(`@group(0) @binding(0) var<storage, read> x: array<f32>;`);
-  L.push(`@group(0) @binding(1) var<storage, read> w: array<f32>;`);
-  if (c.bias) L.push(`@group(0) @binding(2) var<storage, read> bias: array<f32>;`);
-  L.push(`@group(0) @binding(3) var<storage, read_write> y: array<f32>;`);
-  L.push(`@group(0) @binding(4) var<uniform> p: Params;`);
+  const bias: StorageBinding | null = c.bias ? ['bias', 'read', 'array<f32>'] : null;
+  L.push(bindings(['x', 'read', 'array<f32>'], ['w', 'read', 'array<f32>'], bias, ['y', 'read_write', 'array<f32>']));
   L.push(main1d());
-  L.push(`  ${invocationIndex('t')}`);
-  L.push(`  if (t >= p.tiles) { return; }`);
+  L.push(guardedIndex('t', 'p.tiles'));
   // Neighbouring invocations take neighbouring blocks of the same channels (shared weights).
-  L.push(`  let owt = t % p.OWT;`);
-  L.push(`  let t1 = t / p.OWT;`);
-  L.push(`  let oht = t1 % p.OHT;`);
-  L.push(`  let t2 = t1 / p.OHT;`);
-  L.push(`  let ob = t2 % p.blocks;`);
-  L.push(`  let n = t2 / p.blocks;`);
+  L.push(digit('t', 'p.OWT', 'owt', 't1'));
+  L.push(digit('t1', 'p.OHT', 'oht', 't2'));
+  L.push(digit('t2', 'p.blocks', 'ob', 'n'));
   L.push(`  let grp = ob / p.OBG;`);
   L.push(`  let ol0 = (ob % p.OBG) * ${TO}u;`);
   L.push(`  let oh0 = oht * ${TR}u;`);
@@ -311,28 +302,11 @@ export function runGroupedConv2d(
     w,
     y,
     {
-      N: g.N,
-      Cg: g.C / g.groups,
-      H: g.H,
-      W: g.W,
-      groups: g.groups,
-      Og: g.O / g.groups,
-      OH: g.OH,
-      OW: g.OW,
-      KH: g.KH,
-      KW: g.KW,
-      rowTaps: axis(g.KH, g.dilationH),
-      colTaps: axis(g.KW, g.dilationW),
-      SH: g.strideH,
-      SW: g.strideW,
-      padT: g.padTop,
-      padL: g.padLeft,
-      OHs: g.OH,
-      OWs: g.OW,
-      oSH: 1,
-      oSW: 1,
-      oOffH: 0,
-      oOffW: 0,
+      ...{ N: g.N, Cg: g.C / g.groups, H: g.H, W: g.W, groups: g.groups, Og: g.O / g.groups, OH: g.OH, OW: g.OW },
+      ...{ KH: g.KH, KW: g.KW, rowTaps: axis(g.KH, g.dilationH), colTaps: axis(g.KW, g.dilationW) },
+      ...{ SH: g.strideH, SW: g.strideW, padT: g.padTop, padL: g.padLeft },
+      // stored densely
+      ...{ OHs: g.OH, OWs: g.OW, oSH: 1, oSW: 1, oOffH: 0, oOffW: 0 },
     },
     epi,
     tiles,
@@ -345,12 +319,7 @@ export function runGroupedConv2d(
 
 const PACK_SRC = () => `
 struct Params { Cg: u32, Og: u32, KH: u32, KW: u32, total: u32, }
-@group(0) @binding(0) var<storage, read> w: array<f32>;
-@group(0) @binding(1) var<storage, read_write> packed: array<f32>;
-@group(0) @binding(2) var<uniform> p: Params;
-${main1d()}
-  ${invocationIndex('i')}
-  if (i >= p.total) { return; }
+${head1d('i', 'p.total', ['w', 'read', 'array<f32>'], ['packed', 'read_write', 'array<f32>'])}
   let kw = i % p.KW;
   let kh = (i / p.KW) % p.KH;
   let ol = (i / (p.KW * p.KH)) % p.Og;
@@ -403,28 +372,10 @@ export function runGroupedConv2dGradInput(engine: Engine, dy: PooledBuffer, w: P
         packed,
         dx,
         {
-          N: g.N,
-          Cg: g.O / g.groups,
-          H: g.OH,
-          W: g.OW,
-          groups: g.groups,
-          Og: g.C / g.groups,
-          OH: rows.count,
-          OW: cols.count,
-          KH: g.KH,
-          KW: g.KW,
-          rowTaps: rows.taps,
-          colTaps: cols.taps,
-          SH: 1,
-          SW: 1,
-          padT: rows.pad,
-          padL: cols.pad,
-          OHs: g.H,
-          OWs: g.W,
-          oSH: g.strideH,
-          oSW: g.strideW,
-          oOffH: ph,
-          oOffW: pw,
+          ...{ N: g.N, Cg: g.O / g.groups, H: g.OH, W: g.OW, groups: g.groups, Og: g.C / g.groups, OH: rows.count, OW: cols.count },
+          ...{ KH: g.KH, KW: g.KW, rowTaps: rows.taps, colTaps: cols.taps, SH: 1, SW: 1, padT: rows.pad, padL: cols.pad },
+          // every stride-th row and column of dx, from (ph, pw)
+          ...{ OHs: g.H, OWs: g.W, oSH: g.strideH, oSW: g.strideW, oOffH: ph, oOffW: pw },
         },
         {},
         tiles,

@@ -5,7 +5,7 @@
  */
 import type { PooledBuffer } from '../../gpu/buffer-pool.js';
 import type { Engine } from '../../gpu/engine.js';
-import { dispatch1d, invocationIndex, kernel, main1d } from '../../gpu/kernel-registry.js';
+import { dispatch1d, kernel, head1d } from '../../gpu/kernel-registry.js';
 import { runElementwise } from '../elementwise.js';
 import { KERNELS } from '../elementwise-ops.js';
 import type { ConvGeometry } from './geometry.js';
@@ -27,12 +27,7 @@ export function splitRows(g: ConvGeometry, splitPixels: number, len: number): { 
 
 const REDUCE_SRC = () => `
 struct Params { len: u32, splits: u32, accumulate: u32, }
-@group(0) @binding(0) var<storage, read> part: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-@group(0) @binding(2) var<uniform> p: Params;
-${main1d()}
-  ${invocationIndex('i')}
-  if (i >= p.len) { return; }
+${head1d('i', 'p.len', ['part', 'read', 'array<f32>'], ['out', 'read_write', 'array<f32>'])}
   var s = 0.0;
   for (var k = 0u; k < p.splits; k++) { s += part[k * p.len + i]; }
   out[i] = select(0.0, out[i], p.accumulate == 1u) + s;

@@ -21,7 +21,7 @@
  */
 import type { PooledBuffer } from '../../gpu/buffer-pool.js';
 import type { Engine } from '../../gpu/engine.js';
-import { dispatch1d, invocationIndex, kernel, main1d } from '../../gpu/kernel-registry.js';
+import { bindings, dispatch1d, kernel, main1d, guardedIndex, digit } from '../../gpu/kernel-registry.js';
 import { planMatmul, runMatmul, TILE_LARGE, TILE_LARGE_SG, type MatmulPlan } from '../matmul.js';
 import type { ConvGeometry } from './geometry.js';
 import { reduceSplits } from './splits.js';
@@ -90,18 +90,13 @@ const IM2COL_SRC = (KH: number, KW: number) => {
   return `
 struct Params { N: u32, C: u32, H: u32, W: u32, OH: u32, OW: u32, SH: u32, SW: u32, DH: u32, DW: u32,
   padT: i32, padL: i32, rows: u32, n0: u32, }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> cols: array<f32>;
-@group(0) @binding(2) var<uniform> p: Params;
+${bindings(['x', 'read', 'array<f32>'], ['cols', 'read_write', 'array<f32>'])}
 ${main1d()}
   // One invocation per (image n0 + m of the padded batch, input channel c, output row oh): the
   // KH·KW window values of channel c for each pixel of that row, at image m of the group.
-  ${invocationIndex('t')}
-  if (t >= p.rows) { return; }
-  let oh = t % p.OH;
-  let q = t / p.OH;
-  let c = q % p.C;
-  let m = q / p.C;
+${guardedIndex('t', 'p.rows')}
+${digit('t', 'p.OH', 'oh', 'q')}
+${digit('q', 'p.C', 'c', 'm')}
   let n = p.n0 + m;
   let live = n < p.N;
   let CKK = p.C * ${KH * KW}u;
@@ -117,17 +112,13 @@ ${inner.join('\n')}
 
 const REGROUP_SRC = () => `
 struct Params { N: u32, O: u32, P: u32, nb: u32, rows: u32, chunk0: u32, }
-@group(0) @binding(0) var<storage, read> dy: array<f32>;
-@group(0) @binding(1) var<storage, read_write> dyc: array<f32>;
-@group(0) @binding(2) var<uniform> p: Params;
+${bindings(['dy', 'read', 'array<f32>'], ['dyc', 'read_write', 'array<f32>'])}
 ${main1d()}
   // One invocation per (chunk of the group, output channel o, image nl of the chunk),
   // t = (chunk·O + o)·nb + nl: dyc[chunk][o][nl·P + q] = dy[(chunk0 + chunk)·nb + nl][o][q], zeros
   // past the last image.
-  ${invocationIndex('t')}
-  if (t >= p.rows) { return; }
-  let nl = t % p.nb;
-  let q = t / p.nb;
+${guardedIndex('t', 'p.rows')}
+${digit('t', 'p.nb', 'nl', 'q')}
   let o = q % p.O;
   let n = (p.chunk0 + q / p.O) * p.nb + nl;
   let dst = t * p.P;

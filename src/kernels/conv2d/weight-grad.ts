@@ -15,19 +15,13 @@
  */
 import type { PooledBuffer } from '../../gpu/buffer-pool.js';
 import { grid, type Engine } from '../../gpu/engine.js';
-import { dispatch1d, invocationIndex, kernel, main1d } from '../../gpu/kernel-registry.js';
-import { convFlops, convTiles, type ConvGeometry } from './geometry.js';
+import { bindings, digit, dispatch1d, invocationIndex, kernel, main1d } from '../../gpu/kernel-registry.js';
+import { convFlops, convTiles, windowOf, type ConvGeometry, type Window } from './geometry.js';
 import { reduceSplits, splitRows, zeros } from './splits.js';
 import { planWeightGemm, runConv2dGradWeightGemm } from './weight-gemm.js';
 import { clamped, inside } from './wgsl.js';
 
-interface WgtConfig {
-  KH: number;
-  KW: number;
-  SH: number;
-  SW: number;
-  DH: number;
-  DW: number;
+interface WgtConfig extends Window {
   masked: boolean;
   TOW: number;
   TCW: number;
@@ -48,10 +42,7 @@ function wgtSource(c: WgtConfig): string {
   if (sg) L.push('enable subgroups;');
   L.push(`struct Params { N: u32, C: u32, H: u32, W: u32, O: u32, OH: u32, OW: u32, padT: i32, padL: i32,
   OBW: u32, CBW: u32, units: u32, rowsPer: u32, rows: u32, total: u32, }`);
-  L.push(`@group(0) @binding(0) var<storage, read> x: array<f32>;`);
-  L.push(`@group(0) @binding(1) var<storage, read> dy: array<f32>;`);
-  L.push(`@group(0) @binding(2) var<storage, read_write> part: array<f32>;`);
-  L.push(`@group(0) @binding(3) var<uniform> p: Params;`);
+  L.push(bindings(['x', 'read', 'array<f32>'], ['dy', 'read', 'array<f32>'], ['part', 'read_write', 'array<f32>']));
   if (sg) {
     // units and total count subgroups here; p.CBW is the number of groups of 4 channel blocks.
     L.push(`@compute @workgroup_size(4)`);
@@ -62,8 +53,7 @@ function wgtSource(c: WgtConfig): string {
     L.push(`  ${invocationIndex('t')}`);
   }
   L.push(`  if (t >= p.total) { return; }`);
-  L.push(`  let unit = t % p.units;`);
-  L.push(`  let split = t / p.units;`);
+  L.push(digit('t', 'p.units', 'unit', 'split'));
   L.push(`  let kh = unit % ${KH}u;`);
   L.push(`  let cb = ${sg ? `((unit / ${KH}u) % p.CBW) * 4u + sl` : `(unit / ${KH}u) % p.CBW`};`);
   L.push(`  let obk = unit / (${KH}u * p.CBW);`);
@@ -125,8 +115,7 @@ function wgtSource(c: WgtConfig): string {
   L.push(`    }`);
   L.push(`    for (; ow < p.OW; ow++) {`);
   body(1, c.masked);
-  L.push(`    }`);
-  L.push(`  }`);
+  L.push(`    }`, `  }`);
   // part[split][o][c][kh][kw]
   L.push(`  let pb = split * p.O * p.C * ${KH * KW}u;`);
   for (let i = 0; i < TOW; i++) {
@@ -159,7 +148,7 @@ export function runConv2dGradWeight(engine: Engine, x: PooledBuffer, dy: PooledB
   const CBW = Math.ceil(g.C / TCW);
   // With fewer than 4 channel blocks most lanes of a subgroup would duplicate the last one.
   const sg = tiles.subgroups !== false && engine.subgroups && TPW === 4 && CBW >= 4;
-  const cfg: WgtConfig = { KH: g.KH, KW: g.KW, SH: g.strideH, SW: g.strideW, DH: g.dilationH, DW: g.dilationW, masked, TOW, TCW, TPW, sg };
+  const cfg: WgtConfig = { ...windowOf(g), masked, TOW, TCW, TPW, sg };
   const name = `conv2d.gradWeight.k${g.KH}x${g.KW}.s${g.strideH}x${g.strideW}.d${g.dilationH}x${g.dilationW}${masked ? '.masked' : ''}.t${TOW}x${TCW}x${TPW}${sg ? '.sg' : ''}`;
   const k = kernel(name, () => wgtSource(cfg));
   const blocks = sg ? Math.ceil(CBW / 4) : CBW;
