@@ -41,7 +41,7 @@ export {
   type LayoutArray,
 } from './keras-h5.js';
 export { MODELS, buildModel, FeaturesClassifier, type ModelInfo, type ModelOptions } from './models.js';
-export { parseModelSpec, buildFromSpec, type ModelSpec, type LayerSpec, type SpecPadding, type ParsedModelSpec, type BuildOptions } from './model-spec.js';
+export { parseModelSpec, buildFromSpec, SPEC_LIMITS, type SpecLimits, type ModelSpec, type LayerSpec, type SpecPadding, type ParsedModelSpec, type BuildOptions } from './model-spec.js';
 export { ModelSourceError, type ModelSourceErrorCode } from './model-errors.js';
 export {
   META_MODEL,

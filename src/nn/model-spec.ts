@@ -66,6 +66,25 @@ function windowOut(size: number, kernel: number, stride: number, padding: Paddin
   return Math.floor((size + 2 * p - kernel) / stride) + 1;
 }
 
+/**
+ * Bounds on what a spec may describe, checked from the JSON before anything is allocated (a
+ * spec of a few bytes can ask for billions of weights). Raise one through `parseModelSpec`'s or
+ * `buildFromSpec`'s `limits`, or the CLI's `--max-params`.
+ */
+export interface SpecLimits {
+  /** Trainable parameters in all (default 10⁸: 400 MB of float32, four times that with Adam). */
+  params: number;
+  /** Activation values of one sample, summed over the layers (default 10⁸). */
+  activations: number;
+  /** Layers (default 1,000). */
+  layers: number;
+  /** Scores of the last layer (default 100,000). */
+  classes: number;
+}
+
+/** The default SpecLimits. */
+export const SPEC_LIMITS: Readonly<SpecLimits> = { params: 1e8, activations: 1e8, layers: 1000, classes: 100_000 };
+
 /** What `parseModelSpec` returns. */
 export interface ParsedModelSpec {
   /** The checked spec. */
@@ -74,13 +93,22 @@ export interface ParsedModelSpec {
   shapes: number[][];
   /** Width of the last layer: one score per class. */
   classes: number;
+  /** Trainable parameters of the model the spec describes. */
+  params: number;
 }
 
-/** Checks a parsed JSON value (`source` names it in errors); returns the spec, every layer's output shape and the class count. */
-export function parseModelSpec(raw: unknown, source: string): ParsedModelSpec {
+/**
+ * Checks a parsed JSON value (`source` names it in errors) against the format and the `limits`
+ * (default SPEC_LIMITS); returns the spec, every layer's output shape, the class count and the
+ * parameter count.
+ */
+export function parseModelSpec(raw: unknown, source: string, limits: Partial<SpecLimits> = {}): ParsedModelSpec {
+  const lim = { ...SPEC_LIMITS, ...limits };
   const fail = (msg: string): never => {
     throw new ModelSourceError('bad-spec', `model spec ${source}: ${msg}`);
   };
+  const over = (what: string, n: number, limit: number, raise: string): never =>
+    fail(`${what} ${n.toLocaleString('en-US')}, more than the limit of ${limit.toLocaleString('en-US')} (raise it with ${raise})`);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('expected a JSON object with "inputShape" and "layers"');
   const o = raw as Record<string, unknown>;
   for (const k of Object.keys(o)) if (!['name', 'inputShape', 'layers'].includes(k)) fail(`unknown field "${k}" (expected name, inputShape, layers)`);
@@ -90,7 +118,10 @@ export function parseModelSpec(raw: unknown, source: string): ParsedModelSpec {
     fail(`"inputShape" must be [C, H, W] or [features] of positive integers, got ${JSON.stringify(inputShape)}`);
   }
   if (!Array.isArray(o.layers) || o.layers.length === 0) fail('"layers" must be a non-empty array');
+  if ((o.layers as unknown[]).length > lim.layers) over('the spec has', (o.layers as unknown[]).length, lim.layers, 'limits.layers');
   let shape = [...(inputShape as number[])];
+  let params = 0;
+  let activations = (inputShape as number[]).reduce((a, b) => a * b, 1);
   const shapes: number[][] = [];
   const layers: LayerSpec[] = [];
   (o.layers as unknown[]).forEach((l, i) => {
@@ -111,6 +142,7 @@ export function parseModelSpec(raw: unknown, source: string): ParsedModelSpec {
     switch (type) {
       case 'linear':
         if (shape.length !== 1) at(`needs a flat input, got [${shape.join(', ')}]; add {"type": "flatten"} before it`);
+        params += shape[0] * (layer.out as number) + (layer.out as number);
         shape = [layer.out as number];
         break;
       case 'conv2d':
@@ -122,6 +154,7 @@ export function parseModelSpec(raw: unknown, source: string): ParsedModelSpec {
         const oh = windowOut(h, k, s, padding);
         const ow = windowOut(w, k, s, padding);
         if (oh < 1 || ow < 1) at(`a ${k}×${k} window does not fit the [${c}, ${h}, ${w}] input`);
+        if (type === 'conv2d') params += (layer.out as number) * (c * k * k + 1);
         shape = [type === 'conv2d' ? (layer.out as number) : c, oh, ow];
         break;
       }
@@ -134,11 +167,15 @@ export function parseModelSpec(raw: unknown, source: string): ParsedModelSpec {
       case 'relu':
         break;
     }
+    if (params > lim.params) at(`brings the parameters to ${params.toLocaleString('en-US')}, more than the limit of ${lim.params.toLocaleString('en-US')} (raise it with limits.params or --max-params)`);
+    activations += shape.reduce((a, b) => a * b, 1);
+    if (activations > lim.activations) at(`brings the activations of one sample to ${activations.toLocaleString('en-US')}, more than the limit of ${lim.activations.toLocaleString('en-US')} (raise it with limits.activations)`);
     layers.push(layer as unknown as LayerSpec);
     shapes.push([...shape]);
   });
   if (shape.length !== 1) fail(`the last layer gives [${shape.join(', ')}], expected one score per class; end with flatten and linear`);
-  return { spec: { name: o.name as string | undefined, inputShape: inputShape as number[], layers }, shapes, classes: shape[0] };
+  if (shape[0] > lim.classes) over('the last layer gives', shape[0], lim.classes, 'limits.classes');
+  return { spec: { name: o.name as string | undefined, inputShape: inputShape as number[], layers }, shapes, classes: shape[0], params };
 }
 
 /** Options of `buildFromSpec` and `ModelSource.build`. */
@@ -147,11 +184,13 @@ export interface BuildOptions {
   seed?: number;
   /** Weight initializer (default 'pytorch'). */
   init?: InitScheme;
+  /** Bounds on the spec (default SPEC_LIMITS). */
+  limits?: Partial<SpecLimits>;
 }
 
 /** Builds the spec as a Sequential (state_dict names "0.weight", … like PyTorch's nn.Sequential). */
 export function buildFromSpec(spec: ModelSpec, opts: BuildOptions = {}): Sequential {
-  const { shapes } = parseModelSpec(spec, spec.name ?? 'model');
+  const { shapes } = parseModelSpec(spec, spec.name ?? 'model', opts.limits);
   const l = { rng: new Random(opts.seed ?? 0), init: opts.init ?? 'pytorch' };
   const modules = spec.layers.map((layer, i): Module => {
     const inShape = i === 0 ? spec.inputShape : shapes[i - 1];
