@@ -1,5 +1,5 @@
 /**
- * A/B of the conv2d kernels with and without subgroup-shared loads (src/kernels/conv2d.ts), in one
+ * A/B of the conv2d kernels with and without subgroup-shared loads (src/kernels/conv2d/dense.ts, weight-grad.ts), in one
  * process: forward, input gradient and weight gradient of mnist-cnn-small's two conv layers at
  * batch 256 and the reference teacher's second layer at batch 64; one warm-up, then --reps rounds
  * alternating between the two; medians in ms. Needs the `subgroups` feature to compare anything.

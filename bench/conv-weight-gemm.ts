@@ -1,6 +1,6 @@
 /**
- * A/B of the two conv2d weight-gradient paths (src/kernels/conv2d.ts's direct kernel and
- * src/kernels/conv2d-weight-gemm.ts's im2col + batched matmul), in one process: mnist-cnn-small's
+ * A/B of the two conv2d weight-gradient paths (src/kernels/conv2d/weight-grad.ts's direct kernel and
+ * src/kernels/conv2d/weight-gemm.ts's im2col + batched matmul), in one process: mnist-cnn-small's
  * second layer at batch 256, the reference teacher's second layer at batch 64 and 256 (whose
  * im2col runs in groups within the cap) and a strided, padded layer; one warm-up run of each (which also checks that the two agree), then --reps
  * rounds alternating between them; medians in ms and GFLOP/s.

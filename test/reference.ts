@@ -102,13 +102,14 @@ export function sumTo(g: Nd, shape: readonly number[]): Nd {
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
-/** f and its derivative f′ (at the kinks of relu and abs: 0, as PyTorch). */
+/** f and its derivative f′ (at the kinks of relu, relu6 and abs: 0, as PyTorch). */
 export const UNARY_REF = {
   neg: { f: (x: number) => -x, df: (_x: number) => -1 },
   exp: { f: Math.exp, df: Math.exp },
   log: { f: Math.log, df: (x: number) => 1 / x },
   sqrt: { f: Math.sqrt, df: (x: number) => 0.5 / Math.sqrt(x) },
   relu: { f: (x: number) => (x > 0 ? x : 0), df: (x: number) => (x > 0 ? 1 : 0) },
+  relu6: { f: (x: number) => Math.min(Math.max(x, 0), 6), df: (x: number) => (x > 0 && x < 6 ? 1 : 0) },
   sigmoid: { f: sigmoid, df: (x: number) => sigmoid(x) * (1 - sigmoid(x)) },
   tanh: { f: Math.tanh, df: (x: number) => 1 - Math.tanh(x) ** 2 },
   abs: { f: Math.abs, df: (x: number) => (x > 0 ? 1 : x < 0 ? -1 : 0) },

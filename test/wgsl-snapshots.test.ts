@@ -44,10 +44,12 @@ describe('generated WGSL snapshots (test/wgsl-snapshots/, KDGPU_UPDATE_SNAPSHOTS
     e = await setup();
   });
 
-  const cases: [string, string, (e: kd.Engine) => void][] = [
+  // [file, kernel name prefix, how the generator names things, what dispatches it]
+  const cases: [string, string, string, (e: kd.Engine) => void][] = [
     [
       'conv2d-dense-3x3',
       'conv2d.fwd.k3x3',
+      'TP output pixels × TO channels per invocation: a{pixel}_{channel vec4} accumulators; x{e} the input row segment; w{kw}_{q} weight vec4s; cm/rm column/row masks, co/ro offsets, m{kh}_{e} their products',
       (e) => {
         const x = kd.randn([2, 3, 8, 8], { seed: 1 });
         const w = kd.randn([8, 3, 3, 3], { seed: 2 });
@@ -59,6 +61,7 @@ describe('generated WGSL snapshots (test/wgsl-snapshots/, KDGPU_UPDATE_SNAPSHOTS
     [
       'conv2d-depthwise-3x3',
       'conv2d.grouped.fwd',
+      'TR rows × TP pixels × TO channels per invocation: a{row}_{pixel}_{channel} accumulators; w{channel}_{kh}_{kw} weights; x{e} one input row segment; rm/cm masks, ro/co offsets',
       (e) => {
         const x = kd.randn([2, 4, 8, 8], { seed: 1 });
         const w = kd.randn([4, 1, 3, 3], { seed: 2 });
@@ -69,6 +72,7 @@ describe('generated WGSL snapshots (test/wgsl-snapshots/, KDGPU_UPDATE_SNAPSHOTS
     [
       'matmul-8x8-tile',
       'matmul.',
+      'TM×4·TN4 block of C per invocation: c{row}_{vec4 column} accumulators; a{row} vec4s of op(A); m{j} 4×4 blocks of op(B) as mat4x4',
       (e) => {
         const a = kd.randn([16, 32], { seed: 1 });
         const b = kd.randn([32, 16], { seed: 2 });
@@ -76,14 +80,14 @@ describe('generated WGSL snapshots (test/wgsl-snapshots/, KDGPU_UPDATE_SNAPSHOTS
         e.pool.release(runMatmul(e, a.bufferFor('test'), b.bufferFor('test'), args, {}, { kind: 'tiled', tile: TILE_SMALL }));
       },
     ],
-    ['elementwise-sigmoid', 'elementwise.sigmoid.', () => kd.sigmoid(kd.randn([8, 8], { seed: 1 }))],
+    ['elementwise-sigmoid', 'elementwise.sigmoid.', 'declared in elementwise-ops.ts; vec4 per invocation; kd_* the accurate math of wgsl-math.ts', () => kd.sigmoid(kd.randn([8, 8], { seed: 1 }))],
   ];
 
-  for (const [file, prefix, run] of cases) {
+  for (const [file, prefix, legend, run] of cases) {
     it(file, () => {
       const k = pick(dispatched(e, () => run(e)), prefix);
       const path = join(DIR, `${file}.wgsl`);
-      const text = `// ${k.name} (generated; test/wgsl-snapshots.test.ts)\n${k.source.replace(/^\n/, '')}\n`;
+      const text = `// ${k.name} (generated; test/wgsl-snapshots.test.ts)\n// ${legend}\n${k.source.replace(/^\n/, '')}\n`;
       if (UPDATE) {
         mkdirSync(DIR, { recursive: true });
         writeFileSync(path, text);

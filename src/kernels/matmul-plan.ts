@@ -52,6 +52,6 @@ export function planMatmul(M: number, N: number, K: number, software = true, sub
   // The large tile takes a second or two to compile on SwiftShader; from ~256³ on it pays.
   if (M >= 128 && N >= 128 && M * N * K >= 2 ** 24) return { kind: 'tiled', tile: subgroups ? TILE_LARGE_SG : TILE_LARGE };
   // A subgroup tile spans 4·tm rows: below that whole lanes would compute clamped copies of the
-  // last row (8×784×784 ran at half the speed of the plain 8×8 tile).
+  // last row (slower than the plain 8×8 tile: bench/matmul-plans.ts).
   return { kind: 'tiled', tile: subgroups && M >= 4 * TILE_SMALL_SG.tm ? TILE_SMALL_SG : TILE_SMALL };
 }

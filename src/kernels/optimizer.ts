@@ -10,8 +10,8 @@ import { dispatch1d, invocationIndex, main1d } from '../gpu/kernel-registry.js';
 
 /**
  * Elements per invocation: f32, or vec4<f32> when the parameter's size is a multiple of 4. On
- * SwiftShader an update is bound by per-invocation overhead, and vec4 halves Adam's time
- * (1.24 M parameters: ~100 → ~50 ms).
+ * SwiftShader an update is bound by per-invocation overhead, which vec4 divides by four
+ * (`npx tsx bench/profile-step.ts` shows the optimizer's share of a step).
  */
 type Elem = 'f32' | 'vec4<f32>';
 

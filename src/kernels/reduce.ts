@@ -60,7 +60,7 @@ export type ReduceLayout = 'workgroup' | 'thread';
 /**
  * 'thread' (one invocation folds a whole output element, no barriers) for short reductions and for
  * many outputs — there are then enough invocations to fill the device, and a workgroup per output
- * would idle most of its lanes (and costs SwiftShader ~0.3 ms per workgroup in barriers). Otherwise
+ * would idle most of its lanes (and SwiftShader pays for every workgroup's barriers). Otherwise
  * 'workgroup': 64 invocations share each output's reduction.
  */
 export function layoutFor(outN: number, redN: number): ReduceLayout {

@@ -85,8 +85,8 @@ export interface GroupedConvTiles {
   TPW: number;
   /**
    * Weight gradient: most accumulators per invocation (TOW·TCW·KH·KW), FMAs per step (·TPW) and
-   * loads per step: SwiftShader's compile time grows steeply with them (a 5×5 stride-2 step of 8
-   * pixels, 95 loads of x, took 7 s to compile; 4 pixels, 55 loads, under 1 s).
+   * loads per step: SwiftShader's compile time grows steeply with them (`npx tsx bench/depthwise.ts
+   * --tiles '{…}'` runs MobileNetV2's layers with other bounds).
    */
   maxAccW: number;
   maxUnrolledW: number;

@@ -28,8 +28,8 @@
  * dispatches of the same kernel): the dx pixels ph, ph + s, ph + 2s, … of a row are reached only
  * by the flipped taps k with (ph + k·D − P) divisible by s (P = (K−1)·D − pad), from consecutive
  * dy pixels — a stride-1 convolution over dy with those taps, stored every s-th pixel. No work is
- * spent on the zeros of a "dilated" dy (reading it that way was ~7× slower on MobileNetV2's
- * first stride-2 layer).
+ * spent on the zeros of a "dilated" dy (reading it that way was several times slower on
+ * MobileNetV2's first stride-2 layer: `npx tsx bench/depthwise.ts`).
  */
 import type { PooledBuffer } from '../../gpu/buffer-pool.js';
 import type { Engine } from '../../gpu/engine.js';

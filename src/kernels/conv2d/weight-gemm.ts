@@ -11,10 +11,9 @@
  * chunk's pixel count is a multiple of 4, for the matmul's vec4 loads) are zeros in both.
  *
  * Why, on SwiftShader: the direct weight-gradient kernel (weight-grad.ts) feeds ~14 FMAs per gathered
- * value with scalar FMAs on 192 spilled accumulators (~2 GFLOP/s for mnist-cnn-small's second
- * layer), while the matmul's register tile feeds ~21 per gather with mat4×vec4 products
- * (~5–6 GFLOP/s); writing cols and regrouping dy costs less than the difference:
- * `npx tsx bench/conv-weight-gemm.ts` measured 1.2–2.8× on the layers it times. The price is
+ * value with scalar FMAs on 192 spilled accumulators, while the matmul's register tile feeds ~21
+ * per gather with mat4×vec4 products; writing cols and regrouping dy costs less than the
+ * difference (`npx tsx bench/conv-weight-gemm.ts` times both paths on four layers). The price is
  * memory: cols is N·OH·OW × C·KH·KW floats, so a layer whose cols would exceed MAX_COLS_BYTES runs
  * in groups of chunks, one im2col buffer at a time, each group adding its sum to the result (a
  * single image past the cap: the direct kernel). GPUs keep the direct kernel (not measured there).
