@@ -105,8 +105,7 @@ function buildSource(spec: ElementwiseSpec, modes: InputMode[], rank: number): s
 function kernelFor(spec: ElementwiseSpec, modes: InputMode[], rank: number): Kernel {
   const strided = modes.includes('strided');
   const key = `elementwise|${spec.name}|${spec.expr}|${modes.join(',')}|${strided ? rank : 0}`;
-  const name = `elementwise.${spec.name}.${strided ? `strided${rank}` : 'vec4'}`;
-  return cachedKernel(key, () => ({ name, source: buildSource(spec, modes, rank) }));
+  return cachedKernel(key, () => ({ name: `elementwise.${spec.name}.${strided ? `strided${rank}` : 'vec4'}`, source: buildSource(spec, modes, rank) }));
 }
 
 /**
