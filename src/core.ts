@@ -31,3 +31,4 @@ export { maxPool2d, avgPool2d, globalAvgPool2d, avgPool1d, type Pool2dOptions, t
 export { softmax, logSoftmax, softmaxCrossEntropy, klDiv, type SoftmaxCrossEntropyOptions, type CrossEntropyReduction, type HostLabels, type KlDivOptions } from './autograd/ops-softmax.js';
 export { dropout, dropoutSeed, dropoutState, setDropoutState, type DropoutOptions } from './autograd/ops-dropout.js';
 export * from './kd/index.js';
+export * from './onnx/index.js';
