@@ -7,9 +7,9 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as ort from 'onnxruntime-node';
 import * as kd from '../src/index.js';
 import { randomValues, setup } from './helpers.js';
+import { expectWithin, ortRun } from './onnx-helpers.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 const fixture = (name: string) => join(FIXTURES, `onnx_${name}.onnx`);
@@ -25,7 +25,7 @@ interface Case {
 }
 
 const VIEW_OPS = ['AveragePool', 'BatchNormalization', 'Cast', 'Concat', 'Constant', 'ConstantOfShape', 'Conv', 'Div', 'Gather', 'Gemm', 'LeakyRelu', 'LogSoftmax', 'MaxPool', 'Mul', 'Pad', 'Relu', 'Reshape', 'Shape', 'Sigmoid', 'Slice', 'Sub', 'Tanh', 'Transpose', 'Unsqueeze'];
-export const CASES: Case[] = [
+const CASES: Case[] = [
   { name: 'mnist_cnn_teacher', sample: [1, 28, 28], ops: ['Conv', 'Flatten', 'Gemm', 'MaxPool', 'Relu'] },
   { name: 'resnet8_fused', sample: [3, 32, 32], ops: ['Add', 'Conv', 'Gemm', 'ReduceMean', 'Relu'] },
   { name: 'resnet8_bn', sample: [3, 32, 32], ops: ['Add', 'BatchNormalization', 'Conv', 'Gemm', 'ReduceMean', 'Relu'] },
@@ -40,31 +40,6 @@ export const CASES: Case[] = [
     final: 'Softmax',
   },
 ];
-
-/** ONNX Runtime's output for `x` (batch-first float32 data). */
-export async function ortRun(file: string, data: Float32Array, shape: number[]): Promise<Float32Array> {
-  const session = await ort.InferenceSession.create(file);
-  try {
-    const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', data, shape) });
-    return out[session.outputNames[0]].data as Float32Array;
-  } finally {
-    await session.release();
-  }
-}
-
-/** |got − ref| ≤ 1e-4·max|ref| everywhere (the acceptance bound); the message names the worst element. */
-export function expectWithin(got: ArrayLike<number>, ref: ArrayLike<number>, what: string): void {
-  expect(got.length, `${what}: length`).to.equal(ref.length);
-  let maxRef = 0;
-  for (let i = 0; i < ref.length; i++) maxRef = Math.max(maxRef, Math.abs(ref[i]));
-  let worst = 0;
-  let at = 0;
-  for (let i = 0; i < ref.length; i++) {
-    const d = Math.abs(got[i] - ref[i]);
-    if (!(d <= worst)) [worst, at] = [d, i];
-  }
-  expect(worst, `${what}: |Δ| ${worst} at ${at} (got ${got[at]}, ref ${ref[at]}), bound 1e-4·${maxRef}`).to.be.at.most(1e-4 * maxRef);
-}
 
 function logSoftmaxRows(x: ArrayLike<number>, cols: number, log: boolean): Float32Array {
   const out = new Float32Array(x.length);
