@@ -8,8 +8,8 @@ import { ONNX_PROTO_TEXT } from './onnx-proto-text.js';
 
 let modelType: protobuf.Type | null = null;
 
-/** onnx.ModelProto, parsed from the schema text on first use. */
-function modelProto(): protobuf.Type {
+/** onnx.ModelProto, parsed from the schema text on first use (tests encode hostile models with it). */
+export function modelProto(): protobuf.Type {
   modelType ??= protobuf.parse(ONNX_PROTO_TEXT, { keepCase: true }).root.lookupType('onnx.ModelProto');
   return modelType;
 }
