@@ -2,16 +2,28 @@
  * Decodes ONNX protobuf bytes with protobufjs and the official schema (onnx-proto-text.ts), and
  * converts its 64-bit integers safely.
  */
-import * as protobuf from 'protobufjs';
+import type * as Protobuf from 'protobufjs';
+// The prebuilt bundle, not the package's entry: see protobufjs-dist.d.ts.
+import protobuf from 'protobufjs/dist/protobuf.js';
 import { OnnxError } from './errors.js';
 import { ONNX_PROTO_TEXT } from './onnx-proto-text.js';
 
-let modelType: protobuf.Type | null = null;
+let modelType: Protobuf.Type | null = null;
 
 /** onnx.ModelProto, parsed from the schema text on first use (tests encode hostile models with it). */
-export function modelProto(): protobuf.Type {
+export function modelProto(): OnnxProtoType {
   modelType ??= protobuf.parse(ONNX_PROTO_TEXT, { keepCase: true }).root.lookupType('onnx.ModelProto');
   return modelType;
+}
+
+/** The ModelProto message type: decode, and (for tests) fromObject / encode. */
+export interface OnnxProtoType {
+  /** Decodes a ModelProto message. */
+  decode(bytes: Uint8Array): unknown;
+  /** Builds a message from a plain object with the .proto's field names. */
+  fromObject(o: object): object;
+  /** Encodes a message. */
+  encode(m: object): { finish(): Uint8Array };
 }
 
 /** A protobuf int64 as protobufjs hands it: a number, or a Long-like {low, high} object. */
