@@ -4,5 +4,5 @@ export { parseOnnx, SUPPORTED_OPS, OPSET_RANGE, type OnnxGraph, type OnnxNode, t
 export { loadOnnx, OnnxModel, type OnnxModelOptions, type OnnxPreprocess } from './model.js';
 export { OnnxBatchNorm, OnnxScope } from './layers.js';
 export { bytesDataReader } from './bytes-reader.js';
-export type { HostTensor, ExternalDataReader } from './tensor-data.js';
-export type { GraphPlan, PlannedNode } from './plan.js';
+export type { HostTensor, HostFloatTensor, HostIntTensor, ExternalDataReader } from './tensor-data.js';
+export type { GraphPlan, PlannedNode, StrippedActivation } from './plan.js';

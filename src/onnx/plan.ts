@@ -17,6 +17,14 @@ export interface PlannedNode {
   readonly host: boolean;
 }
 
+/** A final Softmax/LogSoftmax kept out of the model's output. */
+export interface StrippedActivation {
+  /** The value handed out instead: the activation's input (the logits). */
+  readonly value: string;
+  /** Which activation it was. */
+  readonly op: 'Softmax' | 'LogSoftmax';
+}
+
 /** What `planGraph` decides. */
 export interface GraphPlan {
   /** Nodes to run, in order (a stripped final softmax left out). */
@@ -28,7 +36,7 @@ export interface GraphPlan {
   /** How many nodes read each value. */
   readonly uses: ReadonlyMap<string, number>;
   /** Graph output → the value handed out instead (a final Softmax/LogSoftmax's input). */
-  readonly logitsOf: ReadonlyMap<string, { value: string; op: 'Softmax' | 'LogSoftmax' }>;
+  readonly logitsOf: ReadonlyMap<string, StrippedActivation>;
 }
 
 /** The input slots of an op that carry tensor data; its other inputs are settings that must be known on the host. */
@@ -104,7 +112,7 @@ export function planGraph(g: OnnxGraph, opts: { keepSoftmax?: boolean } = {}): G
   const uses = new Map<string, number>();
   for (const n of g.nodes) for (const i of n.inputs) if (i) uses.set(i, (uses.get(i) ?? 0) + 1);
   // A final Softmax/LogSoftmax: its output is a graph output read by no node.
-  const logitsOf = new Map<string, { value: string; op: 'Softmax' | 'LogSoftmax' }>();
+  const logitsOf = new Map<string, StrippedActivation>();
   const stripped = new Set<OnnxNode>();
   if (!opts.keepSoftmax) {
     for (const n of g.nodes) {

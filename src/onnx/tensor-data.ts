@@ -6,10 +6,28 @@
 import { checkedSize, OnnxError } from './errors.js';
 import { int64, type Int64 } from './proto.js';
 
-/** A tensor held on the host: float data as Float32Array, integer data (int64, int32, bool…) as numbers. */
-export type HostTensor =
-  | { readonly dtype: 'float'; readonly dims: readonly number[]; readonly data: Float32Array }
-  | { readonly dtype: 'int'; readonly dims: readonly number[]; readonly data: readonly number[] };
+/** A float tensor held on the host (FLOAT and DOUBLE data, as float32). */
+export interface HostFloatTensor {
+  /** Element kind. */
+  readonly dtype: 'float';
+  /** Dimensions. */
+  readonly dims: readonly number[];
+  /** Values, row-major. */
+  readonly data: Float32Array;
+}
+
+/** An integer tensor held on the host (INT64, INT32, INT16, INT8, UINT8, BOOL; int64 within ±2⁵³). */
+export interface HostIntTensor {
+  /** Element kind. */
+  readonly dtype: 'int';
+  /** Dimensions. */
+  readonly dims: readonly number[];
+  /** Values, row-major. */
+  readonly data: readonly number[];
+}
+
+/** A tensor held on the host: initializers, Constant values and shape arithmetic. */
+export type HostTensor = HostFloatTensor | HostIntTensor;
 
 /**
  * Reads `length` bytes at `offset` of the external-data file `location` (as written in the model,
