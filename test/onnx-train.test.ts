@@ -5,6 +5,7 @@
  * state_dict names are the exporter's, freezing and distillation work, summaries count the layers.
  */
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as kd from '../src/index.js';
@@ -44,6 +45,28 @@ describe('ONNX import: training, freezing, distillation', function () {
       }
     });
   }
+
+  it('evaluates the trained mnist-cnn-teacher twin to PyTorch\'s Fashion-MNIST test accuracy', async () => {
+    const ref = JSON.parse(readFileSync(join(FIXTURES, 'onnx_mnist_cnn_teacher.json'), 'utf8')) as { accuracy: number; count: number; predictions: number[] };
+    const model = kd.loadOnnxFile(fixture('mnist_cnn_teacher'));
+    try {
+      const test = kd.fashionMnistDataset('test');
+      const logits = await kd.nn.predict(model, test, 500);
+      let differ = 0;
+      let right = 0;
+      for (let i = 0; i < test.count; i++) {
+        let best = 0;
+        for (let c = 1; c < 10; c++) if (logits[i * 10 + c] > logits[i * 10 + best]) best = c;
+        if (best !== ref.predictions[i]) differ++;
+        if (best === test.y[i]) right++;
+      }
+      expect(test.count).to.equal(ref.count);
+      expect(differ, 'test images classified differently from PyTorch').to.equal(0);
+      expect(right / test.count).to.be.closeTo(ref.accuracy, 1e-6);
+    } finally {
+      model.dispose();
+    }
+  });
 
   it('keeps the exporter\'s state_dict names, builds kdgpu layers, and summarizes', () => {
     const model = kd.loadOnnxFile(fixture('resnet8_bn'));
