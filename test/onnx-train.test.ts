@@ -85,6 +85,15 @@ describe('ONNX import: training, freezing, distillation', function () {
     } finally {
       model.dispose();
     }
+    // Fused exports name weights 'onnx::Conv_12'; the node names ('/layer2/layer2.0/downsample/downsample.0/Conv') give the paths.
+    const fused = kd.loadOnnxFile(fixture('resnet8_fused'));
+    expect([...fused.stateDict().keys()]).to.deep.equal([
+      'conv1.weight', 'conv1.bias', 'layer1.0.conv1.weight', 'layer1.0.conv1.bias', 'layer1.0.conv2.weight', 'layer1.0.conv2.bias',
+      'layer2.0.conv1.weight', 'layer2.0.conv1.bias', 'layer2.0.conv2.weight', 'layer2.0.conv2.bias', 'layer2.0.downsample.0.weight', 'layer2.0.downsample.0.bias',
+      'layer3.0.conv1.weight', 'layer3.0.conv1.bias', 'layer3.0.conv2.weight', 'layer3.0.conv2.bias', 'layer3.0.downsample.0.weight', 'layer3.0.downsample.0.bias',
+      'fc.weight', 'fc.bias',
+    ]);
+    fused.dispose();
   });
 
   it('freezes by module path: frozen layers get no gradient', () => {

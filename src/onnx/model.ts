@@ -104,10 +104,24 @@ export class OnnxModel extends Module {
     return !!h && h.dtype === 'float' && (rank === undefined || h.dims.length === rank) && this.plan.uses.get(name) === 1;
   }
 
-  /** Puts layer `m` at a dotted path derived from its weight's name, or a generated one. */
-  private place(m: Module, weightName: string | undefined, op: string): void {
-    const fromName = weightName?.match(/^([A-Za-z_][\w]*(?:\.[\w]+)*)\.weight$/)?.[1];
-    if (fromName && this.tryPlace(fromName.split('.'), m)) return;
+  /**
+   * Puts layer `m` at a dotted path: from its weight's name ('layer1.0.conv1.weight'), else from a
+   * PyTorch-style node name ('/layer1/layer1.0/conv1/Conv' → 'layer1.0.conv1', as fused exports
+   * name weights 'onnx::Conv_12'), else a generated one ('conv_0').
+   */
+  private place(m: Module, weightName: string | undefined, n: OnnxNode): void {
+    const op = n.opType;
+    const ident = /^[A-Za-z_]\w*(?:\.\w+)*$/;
+    const fromName = weightName?.match(/^(.+)\.weight$/)?.[1];
+    if (fromName && ident.test(fromName) && this.tryPlace(fromName.split('.'), m)) return;
+    // PyTorch names a child scope '<parent>.<child>' ('/layer2/layer2.0/downsample/downsample.0/Conv').
+    const parts: string[] = [];
+    for (const seg of n.name.startsWith('/') ? n.name.split('/').slice(1, -1) : []) {
+      if (parts.length && seg.startsWith(`${parts[parts.length - 1]}.`)) parts.pop();
+      parts.push(seg);
+    }
+    const path = parts.join('.');
+    if (path && ident.test(path) && this.tryPlace(path.split('.'), m)) return;
     for (;;) {
       const k = this.counters.get(op) ?? 0;
       this.counters.set(op, k + 1);
@@ -182,7 +196,7 @@ export class OnnxModel extends Module {
         });
         conv.setParameter('weight', this.init(w));
         if (b) conv.setParameter('bias', this.init(b));
-        this.place(conv, w, 'Conv');
+        this.place(conv, w, n);
         claim(conv, [[w, 'weight'], [b, 'bias']]);
         return conv;
       }
@@ -194,7 +208,7 @@ export class OnnxModel extends Module {
         const lin = new Linear(W.dims[1], W.dims[0], { bias: !!b });
         lin.setParameter('weight', this.init(w));
         if (b) lin.setParameter('bias', this.init(b));
-        this.place(lin, w, 'Gemm');
+        this.place(lin, w, n);
         claim(lin, [[w, 'weight'], [b, 'bias']]);
         return lin;
       }
@@ -209,7 +223,7 @@ export class OnnxModel extends Module {
         bn.setParameter('bias', this.init(bias));
         bn.setBuffer('running_mean', this.init(mean));
         bn.setBuffer('running_var', this.init(variance));
-        this.place(bn, scale, 'BatchNormalization');
+        this.place(bn, scale, n);
         claim(bn, [[scale, 'weight'], [bias, 'bias'], [mean, 'running_mean'], [variance, 'running_var']]);
         return bn;
       }
@@ -218,19 +232,19 @@ export class OnnxModel extends Module {
         const kernel = a('kernel_shape') as [number, number];
         const stride = (a('strides') as [number, number] | undefined) ?? [1, 1];
         const m = n.opType === 'MaxPool' ? new MaxPool2d({ kernel, stride }) : new AvgPool2d({ kernel, stride, countIncludePad: a('count_include_pad') === 1 });
-        this.place(m, undefined, n.opType);
+        this.place(m, undefined, n);
         return m;
       }
       case 'GlobalAveragePool': {
         const m = new GlobalAvgPool2d();
-        this.place(m, undefined, n.opType);
+        this.place(m, undefined, n);
         return m;
       }
       case 'Dropout': {
         const ratio = n.inputs[1] ? this.constantValue(n.inputs[1]) : ((a('ratio') as number | undefined) ?? 0.5);
         if (ratio === undefined) throw new Error(`its ratio ('${n.inputs[1]}') must be a constant`);
         const m = new Dropout(ratio);
-        this.place(m, undefined, n.opType);
+        this.place(m, undefined, n);
         return m;
       }
       default:
