@@ -126,6 +126,19 @@ describe('ONNX import: training, freezing, distillation', function () {
     teacher.dispose();
   });
 
+  it('is a ModelSource for the CLI: name, input shape and classes from the file, build() imports it', async () => {
+    const src = kd.onnxModelSource(fixture('mnist_cnn_teacher'));
+    expect(src.name).to.equal('onnx_mnist_cnn_teacher.onnx');
+    expect(src.inputShape).to.deep.equal([1, 28, 28]);
+    expect(src.classes).to.equal(10);
+    const m = src.build();
+    expect(m).to.be.instanceOf(kd.OnnxModel);
+    const y = kd.noGrad(() => m.call(kd.zeros([2, 784])));
+    expect(y.shape).to.deep.equal([2, 10]);
+    y.dispose();
+    m.dispose();
+  });
+
   it('preprocesses: scale and per-channel mean/std equal doing it by hand', async () => {
     const x = kd.rand([2, 3, 32, 32], { seed: 5 });
     const mean = [0.4914, 0.4822, 0.4465];

@@ -1,6 +1,7 @@
 /** Node side of the ONNX importer: models from files, external data from files beside the model only. */
 import { closeSync, fstatSync, openSync, readFileSync, readSync, realpathSync } from 'node:fs';
 import { basename, dirname, resolve, sep } from 'node:path';
+import type { ModelSource } from '../nn/model-source.js';
 import { OnnxError } from './errors.js';
 import { parseOnnx, type OnnxGraph } from './graph.js';
 import { loadOnnx, type OnnxModel, type OnnxModelOptions } from './model.js';
@@ -61,4 +62,22 @@ export function readOnnxFile(path: string, opts: { source?: string } = {}): Onnx
 export function loadOnnxFile(path: string, opts: OnnxModelOptions = {}): OnnxModel {
   const source = opts.source ?? basename(path);
   return loadOnnx(readModelBytes(path), { ...opts, source, externalData: opts.externalData ?? folderDataReader(dirname(path), source) });
+}
+
+/**
+ * An ONNX file as a `kd.nn.ModelSource` (what the CLI resolves `--model` / weights files to):
+ * its name is the file name, its input shape and class count come from the graph's declared
+ * input and output dims, and `build()` imports the file (the seed and initializer do not apply:
+ * the weights are the file's). Checks the file on the host first; errors name it.
+ */
+export function onnxModelSource(path: string, opts: OnnxModelOptions = {}): ModelSource {
+  const source = opts.source ?? basename(path);
+  const g = readOnnxFile(path, { source });
+  const dims = g.inputs[0]?.dims?.slice(1) ?? null;
+  if (g.inputs.length !== 1 || !dims || !dims.every((d) => typeof d === 'number' && d > 0)) {
+    throw new OnnxError(source, `the model's input ${g.inputs.map((i) => `'${i.name}' [${(i.dims ?? []).join(', ')}]`).join(', ')} has no fixed sample shape; expected one input [N, …] with numeric dims after the batch`);
+  }
+  const out = g.outputs[0]?.dims;
+  const classes = out && out.length === 2 && typeof out[1] === 'number' && out[1] > 0 ? out[1] : undefined;
+  return { name: source, inputShape: dims as number[], classes, build: () => loadOnnxFile(path, { ...opts, source }) };
 }
