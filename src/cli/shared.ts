@@ -187,14 +187,12 @@ export const dataFields = (d: SplitData) => ({ dataset: d.name, trainSize: d.tra
 /** The teacher fields of a command's JSON. */
 export const teacherFields = (files: TeacherFile[], combine: EnsembleCombine) => ({ teachers: files.map((t) => ({ weights: t.path, model: t.src.name })), combine });
 
-/** The loss weights: alpha (default 0.5) or --kd-weight and --ce-weight together (kd.kdWeights checks the values). */
+/** The loss weights: alpha (default 0.5) or --kd-weight and --ce-weight together; kd.kdWeights checks the values before the GPU starts. */
 export function lossWeights(o: KdWeightOptions): Pick<DistillConfig, 'alpha' | 'weights'> & { kd: number; ce: number } {
   if ((o.kdWeight === undefined) !== (o.ceWeight === undefined)) throw new CliError('give --kd-weight and --ce-weight together');
   if (o.kdWeight !== undefined && o.alpha !== undefined) throw new CliError('give either --alpha or --kd-weight with --ce-weight, not both');
   const cfg = o.kdWeight !== undefined ? { weights: { kd: o.kdWeight, ce: o.ceWeight! } } : { alpha: o.alpha ?? 0.5 };
-  const w = kdWeights(cfg);
-  if (w.kd === 0 && w.ce === 0) throw new CliError('--kd-weight and --ce-weight are both 0; nothing to train on');
-  return { ...cfg, ...w };
+  return { ...cfg, ...kdWeights(cfg) };
 }
 
 /** An epoch's log as the commands' JSON gives it. */

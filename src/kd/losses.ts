@@ -96,6 +96,7 @@ export function kdWeights(opts: Pick<KdLossOptions, 'alpha' | 'weights'>): {
     for (const [k, v] of [['kd', kd], ['ce', ce]] as const) {
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error(`kdgpu: kdLoss: weights.${k} must be a finite number ≥ 0, got ${String(v)}`);
     }
+    if (kd === 0 && ce === 0) throw new Error('kdgpu: kdLoss: both weights are 0; nothing to train on');
     return { kd, ce };
   }
   const a = opts.alpha ?? 0.5;

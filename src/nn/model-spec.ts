@@ -26,16 +26,47 @@ import type { Module } from './module.js';
 
 /** Padding of a conv or pool layer: pixels on each side, or TensorFlow's 'same' / 'valid'. */
 export type SpecPadding = number | 'same' | 'valid';
-type Padding = SpecPadding;
 
 /** One layer of a ModelSpec; sizes of inputs are inferred from the previous layer. */
 export type LayerSpec =
-  | { type: 'linear'; out: number }
-  | { type: 'conv2d'; out: number; kernel: number; stride?: number; padding?: Padding }
-  | { type: 'maxpool2d' | 'avgpool2d'; kernel: number; stride?: number; padding?: Padding }
-  | { type: 'dropout'; p: number }
-  | { type: 'relu' }
-  | { type: 'flatten' };
+  | {
+      /** A fully connected layer (needs a flat input). */
+      type: 'linear';
+      /** Output features. */
+      out: number;
+    }
+  | {
+      /** A 2-D convolution. */
+      type: 'conv2d';
+      /** Output channels. */
+      out: number;
+      /** Square kernel size. */
+      kernel: number;
+      /** Default 1. */
+      stride?: number;
+      /** Default 0. */
+      padding?: SpecPadding;
+    }
+  | {
+      /** A pooling layer. */
+      type: 'maxpool2d' | 'avgpool2d';
+      /** Square window size. */
+      kernel: number;
+      /** Default: the kernel size. */
+      stride?: number;
+      /** Default 0. */
+      padding?: SpecPadding;
+    }
+  | {
+      /** Dropout while training. */
+      type: 'dropout';
+      /** Drop probability in [0, 1) (default 0.5). */
+      p: number;
+    }
+  | {
+      /** An activation or a reshape, without parameters. */
+      type: 'relu' | 'flatten';
+    };
 
 /** A sequential model as JSON. */
 export interface ModelSpec {
@@ -60,7 +91,7 @@ const FIELDS: Record<LayerSpec['type'], { required: string[]; optional: string[]
 const isPosInt = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1;
 
 /** Output size of a conv/pool window along one axis (PyTorch's floor rule; TensorFlow's for 'same'). */
-function windowOut(size: number, kernel: number, stride: number, padding: Padding): number {
+function windowOut(size: number, kernel: number, stride: number, padding: SpecPadding): number {
   if (padding === 'same') return Math.ceil(size / stride);
   const p = padding === 'valid' ? 0 : padding;
   return Math.floor((size + 2 * p - kernel) / stride) + 1;
@@ -134,7 +165,7 @@ export function parseModelSpec(raw: unknown, source: string, limits: Partial<Spe
     for (const k of Object.keys(layer)) if (k !== 'type' && !fields.required.includes(k) && !fields.optional.includes(k)) at(`unknown field "${k}" (allowed: ${[...fields.required, ...fields.optional].join(', ') || 'none'})`);
     for (const k of fields.required) if (layer[k] === undefined) at(`"${k}" is required`);
     for (const k of ['out', 'kernel', 'stride']) if (layer[k] !== undefined && !isPosInt(layer[k])) at(`"${k}" must be a positive integer, got ${JSON.stringify(layer[k])}`);
-    const padding = (layer.padding ?? 0) as Padding;
+    const padding = (layer.padding ?? 0) as SpecPadding;
     if (!(padding === 'same' || padding === 'valid' || (typeof padding === 'number' && Number.isInteger(padding) && padding >= 0))) {
       at(`"padding" must be an integer ≥ 0, "same" or "valid", got ${JSON.stringify(layer.padding)}`);
     }
