@@ -175,7 +175,7 @@ export class OnnxModel extends Module {
   }
 
   private layerFor(n: OnnxNode, a: (k: string) => unknown, claimed: Set<string>): Module | undefined {
-    const [x, w, b] = [n.inputs[0], n.inputs[1], n.inputs[2]];
+    const [w, b] = [n.inputs[1], n.inputs[2]];
     const claim = (m: Module, names: [string | undefined, string][]) => {
       for (const [init, local] of names) {
         if (!init) continue;
@@ -248,7 +248,6 @@ export class OnnxModel extends Module {
         return m;
       }
       default:
-        void x;
         return undefined;
     }
   }

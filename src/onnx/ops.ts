@@ -225,8 +225,8 @@ export function runGpuOp(ctx: OpContext, n: OnnxNode): Tensor {
       const lo = ctx.has(1) ? ctx.host(1)!.data[0] : ((a('min') as number | undefined) ?? -Infinity);
       const hi = ctx.has(2) ? ctx.host(2)!.data[0] : ((a('max') as number | undefined) ?? Infinity);
       if (lo === 0 && hi === 6) return relu6(x);
-      let y = x;
       if (lo === 0 && hi === Infinity) return relu(x);
+      let y = x;
       if (lo > -Infinity) y = maximum(y, lo);
       if (hi < Infinity) y = minimum(y, hi);
       return y;
