@@ -20,7 +20,7 @@ export type { ElementwiseSpec, Scalar } from './kernels/elementwise.js';
 export { sum, mean, max, min, argmax, argmin, sumTo, type ReduceOptions, type Axes } from './autograd/ops-reduce.js';
 export { reshape, flatten, permute, transpose, slice, concat, broadcastTo, clone, cast, type SliceSpec } from './autograd/ops-shape.js';
 export { matmul, linear, type MatmulOptions, type LinearOptions } from './autograd/ops-matmul.js';
-export { parseIdx, imageSetFromIdx, isGzip, type IdxArray, type IdxType, type ImageSet } from './data/idx.js';
+export { parseIdx, imageSetFromIdx, isGzip, readIdxHeader, type IdxArray, type IdxType, type ImageSet, type IdxGunzip, type IdxHeader } from './data/idx.js';
 export * as nn from './nn/index.js';
 export { conv2d, planConv2d, type Conv2dOptions, type Conv2dPlan, type IntPair } from './autograd/ops-conv.js';
 export * from './data/dataset.js';
