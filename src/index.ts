@@ -13,7 +13,7 @@ export { readIdxFile, loadCifar10, fashionMnistDataset, loadFashionMnist, loadMn
 export { saveWeights, loadWeights } from './nn/node-weights.js';
 export { loadKerasH5File, readKerasH5File } from './nn/node-keras-h5.js';
 export { readModelSpecFile, readSafetensorsFile, readWeightsFile } from './nn/node-model-files.js';
-export { loadOnnxFile, readOnnxFile, folderDataReader, onnxModelSource } from './onnx/node-onnx.js';
+export { loadOnnxFile, readOnnxFile, folderDataReader, onnxModelSource, isOnnxFile } from './onnx/node-onnx.js';
 export { loadImageFolder, decodePngWithPngjs, type NodeImageFolderOptions } from './data/node-image-folder.js';
 // Image folders live in the Node entry: jpeg-js and csv-parse carry Buffer code paths (unused
 // with our options) that the browser bundle check rejects; the decoding itself is browser-safe.

@@ -146,7 +146,7 @@ async function demoAction(o: DemoOptions, cmd: Command): Promise<void> {
   if (t.file) {
     teacher = t.src.build({ seed: 0 });
     try {
-      nn.loadInto(teacher, t.src, t.file.weights);
+      if (t.file.weights) nn.loadInto(teacher, t.src, t.file.weights);
     } catch (e) {
       throw new CliError(`teacher ${plain(e)}`);
     }

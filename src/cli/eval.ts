@@ -1,22 +1,22 @@
 /**
  * `kdgpu eval`: a trained model's accuracy on a test set, per class, macro F1 and the confusion
  * matrix. The model comes from --model / --model-spec, or from the weights' metadata when they
- * were written by `kdgpu train`.
+ * were written by `kdgpu train`; an ONNX file (--weights model.onnx) is its own model.
  *
  * JSON: { model, weights, dataset, count, classes, classNames, loss (mean cross-entropy),
  *         accuracy, macroF1, perClassAccuracy (null for a class with no samples),
  *         confusion (confusion[true][predicted], counts), rocAuc (two classes only), seconds }
  */
 import { Command } from 'commander';
-import { nn, readWeightsFile } from '../index.js';
+import { nn } from '../index.js';
 import { firstN, loadSplit, resolveDataset, type ImageDataOptions } from './datasets.js';
 import { initGpu } from './gpu.js';
-import { resolveModel } from './model-source.js';
-import { imageFolderOptions, jsonOption, positiveInt } from './options.js';
+import { resolveModelFile } from './model-source.js';
+import { imageFolderOptions, jsonOption, onnxInputOptions, positiveInt, type OnnxInputFlags } from './options.js';
 import { Reporter } from './output.js';
 import { DATASET_HELP } from './shared.js';
 
-interface EvalOptions extends ImageDataOptions {
+interface EvalOptions extends ImageDataOptions, OnnxInputFlags {
   model?: string;
   modelSpec?: string;
   weights: string;
@@ -38,14 +38,13 @@ export function formatConfusion(confusion: number[][], names: string[]): string 
 async function evalAction(o: EvalOptions, cmd: Command): Promise<void> {
   const out = new Reporter(Boolean(o.json));
   const t0 = performance.now();
-  const weights = readWeightsFile(o.weights);
-  const src = resolveModel(o, weights.metadata);
+  const { src, weights } = resolveModelFile(o.weights, o);
   const ds = resolveDataset(o.dataset, o);
   const test = firstN(loadSplit(ds, 'test'), o.testSize, '--test-size', `${ds.name} test set`);
   nn.checkInputs(src, test, ds.name);
   await initGpu(cmd);
   const model = src.build({ classes: ds.classNames.length });
-  nn.loadInto(model, src, weights);
+  if (weights) nn.loadInto(model, src, weights);
   const m = await nn.evaluate(model, test, { batchSize: o.batch });
   const classes = m.perClassAccuracy.length;
   const names = ds.classNames.length === classes ? ds.classNames : Array.from({ length: classes }, (_, i) => String(i));
@@ -80,7 +79,7 @@ async function evalAction(o: EvalOptions, cmd: Command): Promise<void> {
 export default function evalCommand(): Command {
   const cmd = new Command('eval')
     .description('evaluate trained weights on a test set: accuracy, per-class accuracy, macro F1, confusion matrix')
-    .requiredOption('--weights <file>', 'weights (safetensors), e.g. from `kdgpu train --out`')
+    .requiredOption('--weights <file>', 'weights (safetensors, e.g. from `kdgpu train --out`; Keras .h5), or an ONNX model (.onnx: its own architecture)')
     .option('--model <name>', 'built-in model (default: the one named in the weights file)')
     .option('--model-spec <file>', 'a JSON model spec (default: the one stored in the weights file)')
     .option('--dataset <name|path>', DATASET_HELP, 'fashion-mnist')
@@ -88,6 +87,6 @@ export default function evalCommand(): Command {
     .option('--batch <n>', 'images per forward pass', positiveInt, 500)
     .addOption(jsonOption())
     .action((opts: EvalOptions, c: Command) => evalAction(opts, c));
-  for (const opt of imageFolderOptions()) cmd.addOption(opt);
+  for (const opt of [...imageFolderOptions(), ...onnxInputOptions()]) cmd.addOption(opt);
   return cmd;
 }

@@ -3,7 +3,8 @@
  * (`--model-spec FILE`), or what a weights file's metadata says it holds (nn.modelFromMetadata).
  * The library's typed errors are told apart by their code, and hints name this command's flags.
  */
-import { nn, readModelSpecFile } from '../index.js';
+import { isOnnxFile, nn, onnxModelSource, readModelSpecFile, readWeightsFile } from '../index.js';
+import type { OnnxInputFlags } from './options.js';
 import { CliError, plain } from './output.js';
 
 /** The flags that name a model. */
@@ -36,4 +37,25 @@ export function resolveModel(o: ModelFlags, weightsMeta?: Record<string, string>
     if (fallback !== undefined && e.code === 'no-model-in-metadata') return nn.builtinModel(fallback);
     throw new CliError(`${plain(e)}; give ${flags.model} NAME or ${flags.spec} FILE`);
   }
+}
+
+/** A model file a command was given: its model, and the weights to load (none for ONNX: built in). */
+export interface ModelFile {
+  path: string;
+  src: nn.ModelSource;
+  weights: nn.WeightsFile | null;
+}
+
+/**
+ * A weights argument (`--weights`, `--teacher`): an ONNX file brings its own architecture and
+ * weights; a safetensors or .h5 file is resolved through the flags or its metadata.
+ */
+export function resolveModelFile(path: string, o: ModelFlags & OnnxInputFlags, flags = MODEL_FLAGS, what = 'weights file', fallback?: string): ModelFile {
+  if (isOnnxFile(path)) {
+    if (o.model !== undefined || o.modelSpec !== undefined) throw new CliError(`${path} is an ONNX model with its own architecture; leave out ${flags.model} and ${flags.spec}`);
+    const preprocess = o.onnxScale === undefined && o.onnxMean === undefined && o.onnxStd === undefined ? undefined : { scale: o.onnxScale, mean: o.onnxMean, std: o.onnxStd };
+    return { path, src: onnxModelSource(path, { preprocess }), weights: null };
+  }
+  const weights = readWeightsFile(path, what);
+  return { path, src: resolveModel(o, weights.metadata, flags, fallback), weights };
 }

@@ -52,3 +52,24 @@ export const imageFolderOptions = (): Option[] => [
   new Option('--convert-channels', 'images:… datasets: convert grayscale ↔ RGB images instead of skipping them'),
   new Option('--strict', 'images:… datasets: stop at the first bad image or CSV row instead of skipping it'),
 ];
+
+/** A comma-separated list of finite numbers, e.g. "0.485,0.456,0.406". */
+export function numberList(value: string): number[] {
+  const v = value.split(',').map((x) => (x.trim() === '' ? NaN : Number(x)));
+  if (v.length === 0 || !v.every(Number.isFinite)) throw new InvalidArgumentError('Expected numbers separated by commas, e.g. 0.5 or 0.485,0.456,0.406.');
+  return v;
+}
+
+/** How the inputs of an ONNX model are scaled (the file does not say): `--onnx-scale`, `--onnx-mean`, `--onnx-std`. */
+export const onnxInputOptions = (): Option[] => [
+  new Option('--onnx-scale <x>', 'ONNX models: multiply the inputs (pixels in [0, 1]) by x first, e.g. 255').argParser(numberIn('a finite number')),
+  new Option('--onnx-mean <m>', 'ONNX models: per-channel mean to subtract after scaling (one value or one per channel)').argParser(numberList),
+  new Option('--onnx-std <s>', 'ONNX models: per-channel standard deviation to divide by (one value or one per channel)').argParser(numberList),
+];
+
+/** The values of onnxInputOptions. */
+export interface OnnxInputFlags {
+  onnxScale?: number;
+  onnxMean?: number[];
+  onnxStd?: number[];
+}

@@ -5,10 +5,10 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { kdWeights, nn, readWeightsFile, take, Teacher, type ArrayDataset, type DistillConfig, type EnsembleCombine, type RunRecord } from '../index.js';
+import { kdWeights, nn, take, Teacher, type ArrayDataset, type DistillConfig, type EnsembleCombine, type RunRecord } from '../index.js';
 import { DATASET_NAMES, firstN, loadSplit, ownValidation, resolveDataset, type ImageDataOptions } from './datasets.js';
-import { resolveModel } from './model-source.js';
-import { choiceOption, imageFolderOptions, nonNegativeInt, numberIn, positiveInt, positiveNumber } from './options.js';
+import { resolveModel, resolveModelFile, type ModelFile } from './model-source.js';
+import { choiceOption, imageFolderOptions, nonNegativeInt, numberIn, onnxInputOptions, positiveInt, positiveNumber, type OnnxInputFlags } from './options.js';
 import { CliError, plain } from './output.js';
 
 // ---- option groups ---------------------------------------------------------------------------
@@ -16,7 +16,7 @@ import { CliError, plain } from './output.js';
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 export const unitInterval = numberIn('a number in [0, 1]', 0, 1);
 
-export interface TeacherOptions {
+export interface TeacherOptions extends OnnxInputFlags {
   teacher?: string[];
   teacherModel?: string;
   teacherSpec?: string;
@@ -57,10 +57,13 @@ export interface KdWeightOptions {
 
 export function addTeacherOptions(c: Command): Command {
   return c
-    .option('--teacher <file>', 'trained teacher weights (safetensors, e.g. from `kdgpu train --out`); repeat for an ensemble', collect)
+    .option('--teacher <file>', 'trained teacher weights (safetensors, e.g. from `kdgpu train --out`; Keras .h5), or an ONNX model (.onnx); repeat for an ensemble', collect)
     .option('--teacher-model <name>', 'built-in model of the teacher(s) (default: the one named in each weights file)')
     .option('--teacher-spec <file>', 'JSON model spec of the teacher(s) (default: the one stored in each weights file)')
-    .addOption(choiceOption('--combine <how>', 'how an ensemble combines its members: average the logits, or the probabilities at T', ['logits', 'probs'], 'logits'));
+    .addOption(choiceOption('--combine <how>', 'how an ensemble combines its members: average the logits, or the probabilities at T', ['logits', 'probs'], 'logits'))
+    .addOption(onnxInputOptions()[0])
+    .addOption(onnxInputOptions()[1])
+    .addOption(onnxInputOptions()[2]);
 }
 
 export function addStudentOptions(c: Command): Command {
@@ -103,22 +106,19 @@ export function checkOutDir(dir: string, option: string): void {
 
 // ---- teachers, students, data ----------------------------------------------------------------
 
-export interface TeacherFile {
-  path: string;
-  src: nn.ModelSource;
-  weights: nn.WeightsFile;
-}
+/** A --teacher file: its model, and the weights to load (none for an ONNX file). */
+export type TeacherFile = ModelFile;
 
 /** Reads and resolves every --teacher file (CPU only); `fallback` is the model of a file that names none. */
-export function readTeachers(o: TeacherOptions, option = '--teacher', fallback?: string): TeacherFile[] {
+export function readTeachers(o: TeacherOptions & OnnxInputFlags, option = '--teacher', fallback?: string): TeacherFile[] {
   const files = o.teacher ?? [];
-  if (files.length === 0) throw new CliError(`give ${option} FILE (trained teacher weights, e.g. from \`kdgpu train --out\`)`);
+  if (files.length === 0) throw new CliError(`give ${option} FILE (trained teacher weights, e.g. from \`kdgpu train --out\`, or an ONNX model)`);
   return files.map((path) => {
-    const weights = readWeightsFile(path, 'teacher file');
     try {
-      return { path, src: resolveModel({ model: o.teacherModel, modelSpec: o.teacherSpec }, weights.metadata, { model: '--teacher-model', spec: '--teacher-spec' }, fallback), weights };
+      return resolveModelFile(path, { model: o.teacherModel, modelSpec: o.teacherSpec, onnxScale: o.onnxScale, onnxMean: o.onnxMean, onnxStd: o.onnxStd }, { model: '--teacher-model', spec: '--teacher-spec' }, 'teacher file', fallback);
     } catch (e) {
-      throw new CliError(`teacher ${path}: ${plain(e)}`);
+      if (e instanceof CliError) throw new CliError(`teacher ${path}: ${plain(e)}`);
+      throw e;
     }
   });
 }
@@ -128,7 +128,7 @@ export function loadTeachers(files: TeacherFile[], combine: EnsembleCombine, cla
   const models = files.map((f) => {
     const m = f.src.build({ seed: 0, classes });
     try {
-      nn.loadInto(m, f.src, f.weights);
+      if (f.weights) nn.loadInto(m, f.src, f.weights);
     } catch (e) {
       throw new CliError(`teacher ${plain(e)}`);
     }

@@ -1,6 +1,6 @@
 /** Node side of the ONNX importer: models from files, external data from files beside the model only. */
 import { closeSync, fstatSync, openSync, readFileSync, readSync, realpathSync } from 'node:fs';
-import { basename, dirname, resolve, sep } from 'node:path';
+import { basename, dirname, extname, resolve, sep } from 'node:path';
 import type { ModelSource } from '../nn/model-source.js';
 import { OnnxError } from './errors.js';
 import { parseOnnx, type OnnxGraph } from './graph.js';
@@ -80,4 +80,9 @@ export function onnxModelSource(path: string, opts: OnnxModelOptions = {}): Mode
   const out = g.outputs[0]?.dims;
   const classes = out && out.length === 2 && typeof out[1] === 'number' && out[1] > 0 ? out[1] : undefined;
   return { name: source, inputShape: dims as number[], classes, build: () => loadOnnxFile(path, { ...opts, source }) };
+}
+
+/** Whether a path names an ONNX model (by its `.onnx` extension), as the CLI's weights arguments tell them apart. */
+export function isOnnxFile(path: string): boolean {
+  return extname(path).toLowerCase() === '.onnx';
 }
