@@ -318,6 +318,13 @@ describe('image folder', function () {
     expect(f.skipped[2].reason).to.contain('colour type 3 and bit depth 16');
   });
 
+  it('bounds the class count before allocating: a huge integer label, too many distinct labels', () => {
+    const none = () => undefined;
+    expectThrow(() => buildImageFolder('file,label\na.png,3\nb.png,5000000\n', 'big.csv', none, grayOpts()), 'kdgpu: image folder: the integer label 5000000 implies 5,000,001 classes, more than the 100,000 kdgpu accepts');
+    const many = `file,label\n${Array.from({ length: 150_001 }, (_, i) => `f${i}.png,c${i}`).join('\n')}\n`;
+    expectThrow(() => buildImageFolder(many, 'many.csv', none, grayOpts()), 'the labels name 150,001 classes, more than the 100,000');
+  });
+
   it('strict: the first bad row throws, naming the file and the CSV line', () => {
     expectThrow(() => loadImageFolder(join(dir, 'gray.csv'), grayOpts({ strict: true })), 'gray.csv line 26', 'corrupt.png', 'PNG');
     const csv = 'file,label,partition\nimg0.png,benign,train\nmissing.png,benign,train\n';

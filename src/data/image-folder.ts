@@ -443,6 +443,9 @@ function parseAnnotations(csv: string | Uint8Array, csvName: string, columns: Im
   return { rows, columns: { file: header[fileCol], label: header[labelCol], partition: partCol < 0 ? null : header[partCol] } };
 }
 
+/** Most classes an image folder may have (a model gives one score per class). */
+const MAX_CLASSES = 100_000;
+
 /** Label index of each distinct label, and the class names. */
 function labelMapping(rows: Row[], given: readonly string[] | undefined): { index: Map<string, number>; classNames: string[] } {
   if (given) {
@@ -454,11 +457,15 @@ function labelMapping(rows: Row[], given: readonly string[] | undefined): { inde
     return { index, classNames: [...given] };
   }
   const labels = [...new Set(rows.map((r) => r.label).filter((l) => l !== ''))];
+  const tooMany = (n: number, what: string) => new Error(`kdgpu: image folder: ${what} ${n.toLocaleString('en-US')} classes, more than the ${MAX_CLASSES.toLocaleString('en-US')} kdgpu accepts`);
   if (labels.length > 0 && labels.every((l) => /^\d+$/.test(l) && Number.isSafeInteger(Number(l)))) {
-    const max = Math.max(...labels.map(Number));
+    let max = 0;
+    for (const l of labels) max = Math.max(max, Number(l));
+    if (max >= MAX_CLASSES) throw tooMany(max + 1, `the integer label ${max} implies`);
     const index = new Map(labels.map((l) => [l, Number(l)]));
     return { index, classNames: Array.from({ length: max + 1 }, (_, i) => String(i)) };
   }
+  if (labels.length > MAX_CLASSES) throw tooMany(labels.length, 'the labels name');
   const sorted = labels.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return { index: new Map(sorted.map((l, i) => [l, i])), classNames: sorted };
 }
