@@ -11,6 +11,7 @@ export * from './core.js';
 export { createNodeDevice, profileFromEnv, SWIFTSHADER_ICD_PATHS, type NodeDeviceOptions } from './gpu/node.js';
 export { readIdxFile, loadCifar10, fashionMnistDataset, loadFashionMnist, loadMnistLike, fashionMnistDirs, FASHION_MNIST_DEBIAN_DIR } from './data/node-files.js';
 export { saveWeights, loadWeights } from './nn/node-weights.js';
+export { writeFileAtomic } from './data/node-atomic-write.js';
 export { loadKerasH5File, readKerasH5File } from './nn/node-keras-h5.js';
 export { readModelSpecFile, readSafetensorsFile, readWeightsFile } from './nn/node-model-files.js';
 export { loadOnnxFile, readOnnxFile, folderDataReader, onnxModelSource, isOnnxFile } from './onnx/node-onnx.js';

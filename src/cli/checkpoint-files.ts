@@ -1,23 +1,10 @@
 /** Checkpoint and weight files for `kdgpu train`: atomic writes, early checks, resume hints. */
-import { existsSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import { readSafetensorsFile, type nn } from '../index.js';
+import { readSafetensorsFile, writeFileAtomic, type nn } from '../index.js';
 import { CliError } from './output.js';
 
-/** Writes via a temporary file and a rename, so a reader (or a Ctrl-C) never sees half a file. */
-export function writeAtomic(path: string, bytes: Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, bytes);
-  renameSync(tmp, path);
-}
-
-/** Fails before training when an output file could not be written at the end. */
-export function checkWritable(path: string | undefined, option: string): void {
-  if (path === undefined) return;
-  const dir = dirname(path);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new CliError(`${option} ${path}: folder ${dir} does not exist`);
-  if (existsSync(path) && statSync(path).isDirectory()) throw new CliError(`${option} ${path} is a folder, expected a file name`);
-}
+/** Writes via a temporary file, fsync and a rename, so a reader (or a kill) never sees half a file. */
+export const writeAtomic = (path: string, bytes: Uint8Array): void => writeFileAtomic(path, bytes);
 
 /** A checkpoint written by fit (kdgpu metadata with the epoch), checked before the GPU starts. */
 export function readCheckpoint(path: string): nn.WeightsFile & { epoch: number } {

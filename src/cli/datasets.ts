@@ -45,8 +45,7 @@ const cache = (name: string) => join(process.env.XDG_CACHE_HOME ?? join(homedir(
 function mnistDirs(): string[] {
   const dirs: string[] = [];
   if (process.env.KDGPU_MNIST) dirs.push(process.env.KDGPU_MNIST);
-  // The development workspace keeps read-only datasets in a `shared/` folder beside the checkout.
-  dirs.push('/usr/share/datasets/mnist', cache('mnist'), join(PACKAGE_ROOT, '..', 'shared', 'datasets', 'mnist'), join(PACKAGE_ROOT, 'shared', 'datasets', 'mnist'));
+  dirs.push('/usr/share/datasets/mnist', cache('mnist'));
   return dirs;
 }
 

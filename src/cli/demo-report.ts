@@ -1,7 +1,6 @@
 /** What `kdgpu demo` writes and prints: the plots (from kd), results.json and the comparison table. */
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { plotComparisonBars, plotTransferCurves, svgToPng, type TransferRecipeResult, type TransferStudentReport } from '../index.js';
+import { plotComparisonBars, plotTransferCurves, svgToPng, writeFileAtomic, type TransferRecipeResult, type TransferStudentReport } from '../index.js';
 import { pct, slimLog } from './shared.js';
 
 /** What the report needs besides the recipe's result. */
@@ -26,7 +25,7 @@ function writePlot(run: DemoRun, name: string, svg: string): void {
     [`${name}.png`, svgToPng(svg, { scale: 2 })],
   ] as const) {
     const p = join(run.out, file);
-    writeFileSync(p, data);
+    writeFileAtomic(p, data);
     run.files.push(p);
   }
 }
@@ -84,7 +83,7 @@ export function writeDemoResults(run: DemoRun, r: TransferRecipeResult) {
     files: run.files,
     seconds: (performance.now() - run.t0) / 1000,
   };
-  writeFileSync(resultsPath, `${JSON.stringify(doc, null, 2)}\n`);
+  writeFileAtomic(resultsPath, `${JSON.stringify(doc, null, 2)}\n`);
   return doc;
 }
 

@@ -34,10 +34,13 @@ import { initGpu } from './gpu.js';
 import { resolveModel } from './model-source.js';
 import { jsonOption, nonNegativeInt, positiveInt } from './options.js';
 import { CliError, plain, Reporter } from './output.js';
-import { checkOutDir, readTeachers, temperatureOption, unitInterval, type TeacherFile } from './shared.js';
+import { readTeachers, temperatureOption, unitInterval, type TeacherFile } from './shared.js';
+import { checkOutputFolder } from './outputs.js';
 
 /** The teacher the demo uses unless --teacher says otherwise (relative to the package, not the cwd). */
 export const DEFAULT_TEACHER = join(PACKAGE_ROOT, 'assets', 'fashion-teacher.safetensors');
+/** What the demo writes into its --out folder. */
+const DEMO_FILES = ['results.json', 'curves.svg', 'curves.png', 'accuracy.svg', 'accuracy.png', 'scratch-student.safetensors', 'kd-student.safetensors'];
 /** The model of a teacher file that names none, and the one --train-teacher trains then. */
 const DEFAULT_TEACHER_MODEL = 'mnist-cnn-small';
 
@@ -114,7 +117,7 @@ async function demoAction(o: DemoOptions, cmd: Command): Promise<void> {
   const preset = PRESETS[mode];
   if (o.teacherEpochs !== undefined && !o.trainTeacher) throw new CliError('--teacher-epochs applies to --train-teacher');
   const t = demoTeacher(o);
-  checkOutDir(o.out, '--out');
+  checkOutputFolder(o.out, '--out', o.trainTeacher ? [...DEMO_FILES, 'teacher.safetensors'] : DEMO_FILES, [{ path: t.path, option: '--teacher' }]);
 
   const fullTrain = loadFashion('train');
   const fullTest = loadFashion('test');

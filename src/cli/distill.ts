@@ -16,7 +16,6 @@
  */
 import { Command } from 'commander';
 import { distill, distillChain, hiddenLossConfig, nn, ProgressBar, saveWeights, type DistillConfig, type RunRecord } from '../index.js';
-import { checkWritable } from './checkpoint-files.js';
 import { initGpu } from './gpu.js';
 import { choiceOption, jsonOption, numberIn } from './options.js';
 import { CliError, Reporter } from './output.js';
@@ -44,6 +43,7 @@ import {
   type StudentOptions,
   type TeacherOptions,
 } from './shared.js';
+import { checkOutputFiles, datasetInput } from './outputs.js';
 
 interface DistillOptions extends TeacherOptions, StudentOptions, DataOptions, RunOptions, KdWeightOptions {
   assistant?: string;
@@ -73,8 +73,11 @@ async function distillAction(o: DistillOptions, cmd: Command): Promise<void> {
   } else if (o.studentTap !== undefined || o.teacherTap !== undefined) {
     throw new CliError('--student-tap and --teacher-tap need --hidden cosine or --hidden mse');
   }
-  checkWritable(o.out, '--out');
-  checkWritable(o.assistantOut, '--assistant-out');
+  checkOutputFiles([{ path: o.out, option: '--out' }, { path: o.assistantOut, option: '--assistant-out' }], [
+    ...(o.teacher ?? []).map((path) => ({ path, option: '--teacher' })),
+    ...['teacherSpec', 'studentSpec', 'assistantSpec'].map((k) => ({ path: (o as unknown as Record<string, string | undefined>)[k], option: `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` })),
+    datasetInput(o.dataset),
+  ]);
   const data = splitWithTest(o, [...teachers.map((t) => t.src), student, ...(assistant ? [assistant] : [])]);
   await initGpu(cmd);
   const teacher = loadTeachers(teachers, o.combine, data.classes);

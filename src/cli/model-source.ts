@@ -11,6 +11,8 @@ import { CliError, plain } from './output.js';
 export interface ModelFlags {
   model?: string;
   modelSpec?: string;
+  /** --max-params: raises the bound on a spec model's parameters. */
+  maxParams?: number;
 }
 
 /** How a command spells its model flags, for hints in errors. */
@@ -28,7 +30,7 @@ const MODEL_FLAGS: FlagNames = { model: '--model', spec: '--model-spec' };
 export function resolveModel(o: ModelFlags, weightsMeta?: Record<string, string>, flags = MODEL_FLAGS, fallback?: string): nn.ModelSource {
   if (o.model !== undefined && o.modelSpec !== undefined) throw new CliError(`give either ${flags.model} or ${flags.spec}, not both`);
   if (o.model !== undefined) return nn.builtinModel(o.model);
-  if (o.modelSpec !== undefined) return readModelSpecFile(o.modelSpec);
+  if (o.modelSpec !== undefined) return readModelSpecFile(o.modelSpec, o.maxParams === undefined ? undefined : { params: o.maxParams });
   if (!weightsMeta) throw new CliError(`give ${flags.model} NAME (see \`kdgpu summary --help\` for the list) or ${flags.spec} FILE`);
   try {
     return nn.modelFromMetadata(weightsMeta);

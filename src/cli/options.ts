@@ -53,6 +53,10 @@ export const imageFolderOptions = (): Option[] => [
   new Option('--strict', 'images:… datasets: stop at the first bad image or CSV row instead of skipping it'),
 ];
 
+/** `--max-params`: the bound on a spec model's parameters (nn.SPEC_LIMITS.params by default). */
+export const maxParamsOption = () =>
+  new Option('--max-params <n>', 'largest parameter count a --model-spec/--student-spec may describe (default 100,000,000)').argParser(integer(1, 'a positive integer'));
+
 /** A comma-separated list of finite numbers, e.g. "0.485,0.456,0.406". */
 export function numberList(value: string): number[] {
   const v = value.split(',').map((x) => (x.trim() === '' ? NaN : Number(x)));

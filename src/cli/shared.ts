@@ -3,12 +3,11 @@
  * reading teachers and students before the GPU starts, the train/validation/test split, and the
  * JSON shapes of histories and test metrics.
  */
-import { existsSync, statSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { kdWeights, nn, take, Teacher, type ArrayDataset, type DistillConfig, type EnsembleCombine, type RunRecord } from '../index.js';
+import { checkSplits, kdWeights, nn, take, Teacher, type ArrayDataset, type DistillConfig, type EnsembleCombine, type RunRecord } from '../index.js';
 import { DATASET_NAMES, firstN, loadSplit, ownValidation, resolveDataset, type ImageDataOptions } from './datasets.js';
 import { resolveModel, resolveModelFile, type ModelFile } from './model-source.js';
-import { choiceOption, imageFolderOptions, nonNegativeInt, numberIn, onnxInputOptions, positiveInt, positiveNumber, type OnnxInputFlags } from './options.js';
+import { choiceOption, imageFolderOptions, maxParamsOption, nonNegativeInt, numberIn, onnxInputOptions, positiveInt, positiveNumber, type OnnxInputFlags } from './options.js';
 import { CliError, plain } from './output.js';
 
 // ---- option groups ---------------------------------------------------------------------------
@@ -26,6 +25,8 @@ export interface TeacherOptions extends OnnxInputFlags {
 export interface StudentOptions {
   student?: string;
   studentSpec?: string;
+  /** --max-params: the bound on a spec student's parameters. */
+  maxParams?: number;
 }
 
 export interface DataOptions extends ImageDataOptions {
@@ -67,7 +68,10 @@ export function addTeacherOptions(c: Command): Command {
 }
 
 export function addStudentOptions(c: Command): Command {
-  return c.option('--student <name>', 'built-in student model (see `kdgpu summary --help`)').option('--student-spec <file>', 'JSON model spec of the student (see src/nn/model-spec.ts)');
+  return c
+    .option('--student <name>', 'built-in student model (see `kdgpu summary --help`)')
+    .option('--student-spec <file>', 'JSON model spec of the student (see src/nn/model-spec.ts)')
+    .addOption(maxParamsOption());
 }
 
 export const DATASET_HELP = `${DATASET_NAMES.join(', ')}, a folder of IDX files or CIFAR-10 batches, or images:<annotations.csv> (an image folder)`;
@@ -99,10 +103,6 @@ export const temperatureOption = (dflt?: number) => {
   return dflt === undefined ? opt : opt.default(dflt);
 };
 
-/** An output folder: fine when missing (created later) or a folder; not a file. */
-export function checkOutDir(dir: string, option: string): void {
-  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new CliError(`${option} ${dir} is a file, expected a folder`);
-}
 
 // ---- teachers, students, data ----------------------------------------------------------------
 
@@ -143,7 +143,7 @@ export function teacherLabel(files: TeacherFile[]): string {
 
 export function resolveStudent(o: StudentOptions, what = 'student'): nn.ModelSource {
   if (o.student === undefined && o.studentSpec === undefined) throw new CliError(`give --${what} NAME (a built-in model) or --${what}-spec FILE`);
-  return resolveModel({ model: o.student, modelSpec: o.studentSpec }, undefined, { model: `--${what}`, spec: `--${what}-spec` });
+  return resolveModel({ model: o.student, modelSpec: o.studentSpec, maxParams: o.maxParams }, undefined, { model: `--${what}`, spec: `--${what}-spec` });
 }
 
 export interface SplitData {
@@ -165,13 +165,16 @@ export function splitData(o: DataOptions, models: nn.ModelSource[]): SplitData {
   if (trainSize < 1 || trainSize + o.valSize > full.count) {
     throw new CliError(`--train-size ${trainSize} plus --val-size ${o.valSize} is more than the ${full.count} images of ${ds.name}'s training set`);
   }
-  return {
+  const d = {
     name: ds.name,
     classes: ds.classNames.length,
     train: take(full, 0, trainSize),
     val: o.valSize > 0 ? take(full, full.count - o.valSize, o.valSize) : ownValidation(ds),
     test: o.testSize === 0 ? undefined : firstN(loadSplit(ds, 'test'), o.testSize, '--test-size', `${ds.name} test set`),
   };
+  // Every split is checked now, before training, so a bad test set cannot waste a finished run.
+  checkSplits([['train', d.train], ['validation', d.val], ['test', d.test]], d.classes, ds.name);
+  return d;
 }
 
 /** splitData for commands that always evaluate (their --test-size is never 0). */

@@ -23,7 +23,6 @@ import {
   addRunOptions,
   addStudentOptions,
   addTeacherOptions,
-  checkOutDir,
   dataFields,
   loadTeachers,
   readTeachers,
@@ -36,6 +35,7 @@ import {
   type StudentOptions,
   type TeacherOptions,
 } from './shared.js';
+import { checkOutputFolder, datasetInput } from './outputs.js';
 
 /** A comma-separated list of distinct numbers, each checked; `grid` gives the default grid. */
 function numberList(what: string, ok: (n: number) => boolean, grid: readonly number[]): (value: string) => number[] {
@@ -81,7 +81,7 @@ async function sweepAction(o: SweepOptions, cmd: Command): Promise<void> {
   if (o.T === undefined && o.alpha === undefined) throw new CliError('give --T LIST and/or --alpha LIST (e.g. --T 1,2,4,16,32,64)');
   const teachers = readTeachers(o);
   const student = resolveStudent(o);
-  checkOutDir(o.out, '--out');
+  checkOutputFolder(o.out, '--out', ['results.json', 'results.csv', 'history.csv'], [...(o.teacher ?? []).map((path) => ({ path, option: '--teacher' })), { path: o.studentSpec, option: '--student-spec' }, datasetInput(o.dataset)]);
   const data = splitWithTest(o, [...teachers.map((t) => t.src), student]);
   const grid: Grid = {};
   const fixed: { temperature?: number; alpha?: number } = {};

@@ -11,11 +11,12 @@
  */
 import { Command, Option } from 'commander';
 import { nn, ProgressBar, saveWeights } from '../index.js';
-import { checkWritable, defaultCheckpointPath, readCheckpoint, resumeCommand, writeAtomic } from './checkpoint-files.js';
+import { defaultCheckpointPath, readCheckpoint, resumeCommand, writeAtomic } from './checkpoint-files.js';
 import { initGpu } from './gpu.js';
 import { resolveModel } from './model-source.js';
-import { choiceOption, jsonOption, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './options.js';
+import { choiceOption, jsonOption, maxParamsOption, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './options.js';
 import { CliError, Reporter } from './output.js';
+import { checkOutputFiles, datasetInput } from './outputs.js';
 import { addDataOptions, dataFields, slimLog, splitData, type DataOptions } from './shared.js';
 
 export const INIT_SCHEMES = ['pytorch', 'keras', 'glorot_uniform', 'glorot_normal', 'xavier_uniform', 'xavier_normal', 'he_uniform', 'he_normal', 'lecun_uniform', 'lecun_normal'] as const;
@@ -23,6 +24,7 @@ export const INIT_SCHEMES = ['pytorch', 'keras', 'glorot_uniform', 'glorot_norma
 interface TrainOptions extends DataOptions {
   model?: string;
   modelSpec?: string;
+  maxParams?: number;
   epochs: number;
   batch: number;
   optimizer: nn.OptimizerName;
@@ -56,8 +58,10 @@ async function trainAction(o: TrainOptions, cmd: Command): Promise<void> {
   // Everything that can be wrong with the request is checked before the GPU starts.
   const src = resolveModel(o);
   if (o.momentum !== undefined && o.optimizer !== 'sgd') throw new CliError(`--momentum applies to --optimizer sgd, not ${o.optimizer}`);
-  checkWritable(o.out, '--out');
-  checkWritable(o.checkpoint, '--checkpoint');
+  // --checkpoint may be the --resume file (it goes on being the run's checkpoint); --out may not.
+  const specAndData = [{ path: o.modelSpec, option: '--model-spec' }, datasetInput(o.dataset)];
+  checkOutputFiles([{ path: o.out, option: '--out' }], [{ path: o.resume, option: '--resume' }, ...specAndData]);
+  checkOutputFiles([{ path: o.out, option: '--out' }, { path: o.checkpoint, option: '--checkpoint' }], specAndData);
   const resume = o.resume === undefined ? undefined : readCheckpoint(o.resume);
   const data = splitData(o, [src]);
   out.note(`${src.name} on ${data.train.count} ${data.name} images${data.val ? ` (+${data.val.count} validation)` : ''}, ${o.epochs} epoch${o.epochs === 1 ? '' : 's'}, batch ${o.batch}${resume ? `, resuming after epoch ${resume.epoch}` : ''}`);
@@ -132,7 +136,8 @@ export default function trainCommand(): Command {
   const cmd = new Command('train')
     .description('train a model on a dataset (Ctrl-C stops after the current step and writes a checkpoint)')
     .option('--model <name>', 'built-in model (see `kdgpu summary --help`)')
-    .option('--model-spec <file>', 'a JSON model spec (see src/nn/model-spec.ts for the format)');
+    .option('--model-spec <file>', 'a JSON model spec (see src/nn/model-spec.ts for the format)')
+    .addOption(maxParamsOption());
   addDataOptions(cmd, new Option('--test-size <n>', 'evaluate on the first n test images at the end (0: skip; default: all)').argParser(nonNegativeInt));
   return cmd
     .option('--epochs <n>', 'epochs to train (with --resume: the total, counting those already done)', positiveInt, 5)

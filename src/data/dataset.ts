@@ -37,6 +37,30 @@ export function checkDataset(d: ArrayDataset, what = 'dataset'): void {
   if (d.y.length !== d.count) throw new Error(`kdgpu: ${what}: ${d.y.length} labels for ${d.count} samples`);
 }
 
+/**
+ * Checks, before any training, that the splits of one dataset fit together: every split has the
+ * first one's sample shape and labels in [0, classes), and finite values. Errors name the dataset
+ * and the split, so a bad test split is found before training rather than after it.
+ */
+export function checkSplits(splits: readonly (readonly [string, ArrayDataset | undefined])[], classes: number, datasetName: string): void {
+  const first = splits.find(([, d]) => d !== undefined)?.[1];
+  for (const [split, d] of splits) {
+    if (!d) continue;
+    const what = `${datasetName} (${split})`;
+    checkDataset(d, what);
+    if (first && d.sampleShape.join() !== first.sampleShape.join()) {
+      throw new Error(`kdgpu: ${what} has samples of shape [${d.sampleShape.join(', ')}], the other splits [${first.sampleShape.join(', ')}]`);
+    }
+    for (let i = 0; i < d.count; i++) {
+      const y = d.y[i];
+      if (!(y >= 0 && y < classes)) throw new Error(`kdgpu: ${what}: sample ${i} has label ${y}, expected 0…${classes - 1} (${classes} classes)`);
+    }
+    for (let i = 0; i < d.x.length; i++) {
+      if (!Number.isFinite(d.x[i])) throw new Error(`kdgpu: ${what}: sample ${Math.floor(i / (d.x.length / d.count))} holds a non-finite value (${d.x[i]})`);
+    }
+  }
+}
+
 /** Samples start…start+count−1 (copies). */
 export function take(d: ArrayDataset, start: number, count: number): ArrayDataset {
   if (start < 0 || count < 0 || start + count > d.count) {
@@ -238,14 +262,20 @@ export class GpuLoader {
     this.rng.setState(s);
   }
 
-  /** One epoch of batches (draws the next shuffle). */
-  *epoch(): Generator<Batch> {
+  /**
+   * One epoch of batches (draws the next shuffle). `fromBatch` skips the epoch's first batches (to
+   * resume mid-epoch: restore the state `getState()` gave before the epoch, then start there).
+   */
+  *epoch(fromBatch = 0): Generator<Batch> {
+    if (!(Number.isInteger(fromBatch) && fromBatch >= 0 && fromBatch <= this.length)) {
+      throw new Error(`kdgpu: loader: fromBatch must be an integer from 0 to ${this.length}, got ${fromBatch}`);
+    }
     const n = this.data.count;
     const order = this.shuffle ? this.rng.permutation(n) : Int32Array.from({ length: n }, (_, i) => i);
     const index = keep(tensor(order, [n], { dtype: 'int32' }));
     const e = this.engine;
     try {
-      for (let b = 0; b < this.length; b++) {
+      for (let b = fromBatch; b < this.length; b++) {
         const start = b * this.batchSize;
         const count = Math.min(this.batchSize, n - start);
         const xb = e.pool.acquire(count * this.rowWords * 4);

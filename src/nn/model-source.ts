@@ -6,7 +6,7 @@
 import type { ArrayDataset } from '../data/dataset.js';
 import { applyKerasH5, type KerasH5File } from './keras-h5.js';
 import { ModelSourceError } from './model-errors.js';
-import { buildFromSpec, parseModelSpec, type BuildOptions, type ModelSpec } from './model-spec.js';
+import { buildFromSpec, parseModelSpec, type BuildOptions, type ModelSpec, type SpecLimits } from './model-spec.js';
 import { MODELS } from './models.js';
 import type { Module } from './module.js';
 import { loadWeightsFromBytes } from './weights.js';
@@ -48,10 +48,10 @@ export function builtinModel(name: string): ModelSource {
   return { name, inputShape: [...info.inputShape], build: (o = {}) => info.build(o) };
 }
 
-/** A model from a spec (parsed JSON); `source` names it in errors and when the spec has no name. */
-export function specModel(raw: unknown, source: string): ModelSource {
-  const { spec, classes } = parseModelSpec(raw, source);
-  return { name: spec.name ?? source, inputShape: spec.inputShape, classes, spec, build: (o = {}) => buildFromSpec(spec, { seed: o.seed, init: o.init }) };
+/** A model from a spec (parsed JSON, checked against `limits`); `source` names it in errors and when the spec has no name. */
+export function specModel(raw: unknown, source: string, limits?: Partial<SpecLimits>): ModelSource {
+  const { spec, classes } = parseModelSpec(raw, source, limits);
+  return { name: spec.name ?? source, inputShape: spec.inputShape, classes, spec, build: (o = {}) => buildFromSpec(spec, { seed: o.seed, init: o.init, limits }) };
 }
 
 /** The model a weights file's metadata names (code 'no-model-in-metadata' when it names none). */

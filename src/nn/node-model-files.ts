@@ -7,6 +7,10 @@ import { extname } from 'node:path';
 import { readKerasH5 } from './keras-h5.js';
 import { ModelSourceError } from './model-errors.js';
 import { specModel, type ModelSource, type WeightsFile } from './model-source.js';
+import type { SpecLimits } from './model-spec.js';
+
+/** Larger model spec files are refused before they are read. */
+const MAX_SPEC_FILE_BYTES = 1 << 20;
 import { parseSafetensors, serializeSafetensors, type SafeFile } from './safetensors.js';
 
 function fileBytes(path: string, what: string): Uint8Array {
@@ -15,16 +19,19 @@ function fileBytes(path: string, what: string): Uint8Array {
   return new Uint8Array(readFileSync(path));
 }
 
-/** A model from a JSON spec file (see ModelSpec). */
-export function readModelSpecFile(path: string): ModelSource {
+/** A model from a JSON spec file (see ModelSpec), checked against `limits` (default SPEC_LIMITS). */
+export function readModelSpecFile(path: string, limits?: Partial<SpecLimits>): ModelSource {
   if (!existsSync(path) || !statSync(path).isFile()) throw new ModelSourceError('bad-file', `model spec file ${path} does not exist`);
+  const size = statSync(path).size;
+  if (size > MAX_SPEC_FILE_BYTES) throw new ModelSourceError('bad-spec', `model spec ${path} has ${size} bytes; a spec is a few KB (at most ${MAX_SPEC_FILE_BYTES} bytes are read)`);
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new ModelSourceError('bad-spec', `model spec ${path} is not valid JSON (${(e as Error).message})`);
+    const m = (e as Error).message;
+    throw new ModelSourceError('bad-spec', `model spec ${path} is not valid JSON (${m.length > 160 ? `${m.slice(0, 160)}…` : m})`);
   }
-  return specModel(raw, path);
+  return specModel(raw, path, limits);
 }
 
 /** A safetensors file, read and parsed; `what` names it in errors (e.g. 'checkpoint file'). */
