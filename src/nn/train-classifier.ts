@@ -14,7 +14,7 @@ import type { ClassificationMetrics } from './metrics.js';
 import type { Module } from './module.js';
 import { createOptimizer, type OptimizerName } from './optim-factory.js';
 import type { Optimizer } from './optim.js';
-import { checkpointBytes, evaluate, fit, type EpochLog, type FitResult, type LossFn, type TrainCallbacks } from './train.js';
+import { evaluate, fit, type EpochLog, type FitResult, type LossFn, type TrainCallbacks } from './train.js';
 
 /** Options of `trainClassifier`. */
 export interface TrainClassifierOptions {
@@ -48,13 +48,13 @@ export interface TrainClassifierOptions {
   logEvery?: number;
   /** Random augmentation of every training batch (seeded by `seed` unless given). */
   augment?: AugmentOptions;
-  /** Called after every epoch with a checkpoint (weights, optimizer, shuffle and RNG state). */
+  /** Called after every epoch, and at a stop by `signal` (mid-epoch), with a checkpoint (weights, optimizer, shuffle and RNG state). */
   checkpoint?: (bytes: Uint8Array, epoch: number) => void | Promise<void>;
   /** Continue from a checkpoint (as written by `checkpoint`), with the same model, data and batch size. */
   resumeFrom?: Uint8Array;
   /** Names the checkpoint being resumed in errors (e.g. its path). Default 'checkpoint'. */
   resumeName?: string;
-  /** Set `stopped` to end training after the current step (a Stop button, Ctrl-C). */
+  /** Set `stopped` to end training within a few steps (a Stop button, Ctrl-C); see `fit`. */
   signal?: {
     /** True to stop. */
     stopped: boolean;
@@ -95,7 +95,7 @@ export async function trainClassifier(model: Module, train: ArrayDataset, opts: 
   try {
     const lr = optimizer.lr;
     const evalModel = opts.evalModel ?? model;
-    const { history, stopReason } = await fit(model, loader, {
+    const { history, stopReason, checkpoint } = await fit(model, loader, {
       optimizer,
       epochs: opts.epochs,
       loss: opts.loss,
@@ -110,7 +110,7 @@ export async function trainClassifier(model: Module, train: ArrayDataset, opts: 
       resumeName: opts.resumeName,
     });
     if (stopReason === 'signal' && opts.onStop === 'checkpoint') {
-      return { history, stopReason, lr, checkpoint: await checkpointBytes(model, optimizer, loader, history.at(-1)?.epoch ?? 0) };
+      return { history, stopReason, lr, checkpoint };
     }
     const test = opts.test ? await evaluate(evalModel, opts.test) : undefined;
     return { history, stopReason, lr, ...(test ? { test } : {}) };

@@ -117,13 +117,19 @@ export interface FitOptions {
   callbacks?: TrainCallbacks[];
   /** Stop early on a validation plateau (needs `validation`). */
   earlyStopping?: EarlyStopping;
-  /** Called after every epoch with a checkpoint (weights, optimizer, RNG and shuffle state). */
+  /**
+   * Called after every epoch with a checkpoint (weights, optimizer, RNG and shuffle state), and at a
+   * stop by `signal` inside an epoch with one of the exact step reached (`epoch`: epochs finished).
+   */
   checkpoint?: (bytes: Uint8Array, epoch: number) => void | Promise<void>;
   /** Continue from this checkpoint (as written by `checkpoint`). */
   resumeFrom?: Uint8Array;
   /** Names `resumeFrom` in errors (e.g. its file's path). Default 'checkpoint'. */
   resumeName?: string;
-  /** Set to stop after the current step (e.g. on Ctrl-C); a checkpoint is still written. */
+  /**
+   * Set to stop (e.g. on Ctrl-C): the loop stops before its next step (within `MAX_QUEUED_STEPS`
+   * steps of GPU work) and returns a checkpoint of the step reached (`FitResult.checkpoint`).
+   */
   signal?: {
     /** True to stop. */
     stopped: boolean;
@@ -141,11 +147,42 @@ export interface FitResult {
   history: EpochLog[];
   /** Why training ended. */
   stopReason: 'epochs' | 'early-stopping' | 'signal';
+  /**
+   * After a stop by `signal`: a checkpoint of the exact step reached (mid-epoch when the stop came
+   * inside an epoch), for `resumeFrom`. `FitOptions.checkpoint` has received the same bytes.
+   */
+  checkpoint?: Uint8Array;
 }
+
+/**
+ * Thrown by `fit` when the training loss becomes non-finite (NaN or ±Infinity), or the weights do
+ * when a checkpoint is taken. Nothing was written after the step it names.
+ */
+export class TrainingDivergedError extends Error {
+  constructor(
+    message: string,
+    /** Epoch (1-based) of the first non-finite loss found. */
+    readonly epoch: number,
+    /** Step counted across epochs (1-based) of the first non-finite loss found, when known. */
+    readonly step: number | null,
+  ) {
+    super(message);
+    this.name = 'TrainingDivergedError';
+  }
+}
+
+/** Steps `fit` lets the CPU record ahead of the GPU (a stop request is acted on within about this many steps). */
+export const MAX_QUEUED_STEPS = 2;
 
 /**
  * Trains `model` on the batches of `loader` for `opts.epochs` epochs (see the file comment for how
  * a step runs), with optional validation, checkpoints, early stopping and resumption.
+ *
+ * At most `MAX_QUEUED_STEPS` steps are queued ahead of the GPU (the loop waits for an older step's
+ * submission to finish, which is no readback), so `signal` stops training within a few steps; the
+ * stop writes a checkpoint of the exact step reached. The running loss sum doubles as the finite
+ * flag: it is read every `logEvery` steps (and at each epoch end) and a non-finite value stops
+ * training with a `TrainingDivergedError` naming the first non-finite step.
  */
 export async function fit(model: Module, loader: GpuLoader, opts: FitOptions): Promise<FitResult> {
   const lossFn = opts.loss ?? crossEntropyLoss;
@@ -153,91 +190,165 @@ export async function fit(model: Module, loader: GpuLoader, opts: FitOptions): P
   const cbs = opts.callbacks ?? [];
   const history: EpochLog[] = [];
   let startEpoch = 1;
-  if (opts.resumeFrom) startEpoch = restoreCheckpoint(opts.resumeFrom, model, opts.optimizer, loader, opts.scheduler, opts.resumeName) + 1;
+  let resumeAt: CheckpointPosition | null = null;
+  if (opts.resumeFrom) {
+    const pos = restoreCheckpointAt(opts.resumeFrom, model, opts.optimizer, loader, opts.scheduler, opts.resumeName);
+    startEpoch = pos.epoch + 1;
+    if (pos.step > 0) resumeAt = pos;
+  }
   const e = loader.engine;
   let best = Infinity;
   let bad = 0;
   let stopReason: FitResult['stopReason'] = 'epochs';
   const stepsPerEpoch = loader.length;
+  // Set by a readback callback (a holder, so the type checker does not narrow it to null).
+  const nonFinite: { diverged: TrainingDivergedError | null } = { diverged: null };
+  const divergedAt = (epoch: number, globalStep: number | null, what: string) =>
+    new TrainingDivergedError(
+      `kdgpu: training diverged: ${what} ${globalStep === null ? `in epoch ${epoch}` : `at step ${globalStep} (epoch ${epoch}, step ${globalStep - (epoch - 1) * stepsPerEpoch} of ${stepsPerEpoch})`}; stopped without writing weights or a checkpoint after it (try a lower learning rate)`,
+      epoch,
+      globalStep,
+    );
+  // The first non-finite one of per-step losses (scalars kept since the previous readback).
+  const firstNonFinite = async (losses: Tensor[], firstGlobalStep: number): Promise<number | null> => {
+    for (const [i, l] of losses.entries()) {
+      const v = (await l.data())[0];
+      if (!Number.isFinite(v)) return firstGlobalStep + i;
+    }
+    return null;
+  };
   for (let epoch = startEpoch; epoch <= opts.epochs; epoch++) {
     model.train();
+    const firstStep = epoch === startEpoch && resumeAt ? resumeAt.step : 0;
     for (const cb of cbs) cb.onEpochStart?.(epoch, stepsPerEpoch);
     // Leaves out what ran since the last table (validation, checkpoints, a previous fit).
     const profileEpoch = e.profileOptions?.epochTables === true;
     if (profileEpoch) await e.takeProfile();
     const t0 = performance.now();
-    let lossSum = keep(full([], 0));
+    const loaderState = loader.getState(); // before the epoch draws its shuffle
+    let lossSum = keep(full([], firstStep > 0 ? resumeAt!.lossSum : 0));
     let images = 0;
+    let stepsDone = firstStep;
     let windowStart = performance.now();
     let windowImages = 0;
     let windowSum: Tensor | null = null;
-    for (const batch of loader.epoch()) {
-      const { y } = batch;
-      const x = opts.augment ? augment(batch.x, opts.augment, (epoch - 1) * stepsPerEpoch + batch.index) : batch.x;
-      if (x !== batch.x) batch.x.dispose(); // the augmented copy replaces it
-      const l = tidy(() => {
-        const loss = lossFn(model.forward(x), y, x, batch);
-        if (loss.size !== 1) throw new Error(`kdgpu: fit: the loss has shape [${loss.shape.join(', ')}], expected a scalar`);
-        opts.optimizer.zeroGrad();
-        loss.backward();
-        return loss;
-      });
-      const next = keep(noGrad(() => add(lossSum, l)));
-      lossSum.dispose();
-      lossSum = next;
-      l.dispose();
-      x.dispose();
-      y.dispose();
-      opts.optimizer.step(); // submits the step
-      images += y.size;
-      windowImages += y.size;
-      const info: StepInfo = { epoch, step: batch.index, stepsPerEpoch, globalStep: (epoch - 1) * stepsPerEpoch + batch.index };
-      for (const cb of cbs) cb.onStepEnd?.(info);
-      if (logEvery > 0 && cbs.some((c) => c.onLoss) && (batch.index + 1) % logEvery === 0) {
-        // Read a copy of the running sum without waiting: the next steps keep being recorded.
-        const snapshot = keep(noGrad(() => add(lossSum, 0)));
-        const prev = windowSum;
-        const steps = logEvery;
-        const imgs = windowImages;
-        const secs = (performance.now() - windowStart) / 1000;
-        windowSum = snapshot;
-        windowStart = performance.now();
-        windowImages = 0;
-        void Promise.all([snapshot.data(), prev ? prev.data() : Promise.resolve(new Float32Array([0]))]).then(([cur, old]) => {
-          prev?.dispose();
-          for (const cb of cbs) cb.onLoss?.({ ...info, loss: (cur[0] - old[0]) / steps, imagesPerSecond: imgs / secs });
+    let windowLosses: Tensor[] = [];
+    const reads: Promise<void>[] = [];
+    const readsDue: { index: number; done: Promise<void> }[] = [];
+    const queued: Promise<unknown>[] = [];
+    try {
+      for (const batch of loader.epoch(firstStep)) {
+        if (opts.signal?.stopped || nonFinite.diverged) {
+          batch.x.dispose();
+          batch.y.dispose();
+          break;
+        }
+        const { y } = batch;
+        const x = opts.augment ? augment(batch.x, opts.augment, (epoch - 1) * stepsPerEpoch + batch.index) : batch.x;
+        if (x !== batch.x) batch.x.dispose(); // the augmented copy replaces it
+        const l = tidy(() => {
+          const loss = lossFn(model.forward(x), y, x, batch);
+          if (loss.size !== 1) throw new Error(`kdgpu: fit: the loss has shape [${loss.shape.join(', ')}], expected a scalar`);
+          opts.optimizer.zeroGrad();
+          loss.backward();
+          return loss;
         });
+        const next = keep(noGrad(() => add(lossSum, l)));
+        lossSum.dispose();
+        lossSum = next;
+        // Kept until the next readback, to name the first non-finite step if the sum is not finite.
+        if (logEvery > 0) windowLosses.push(l);
+        else l.dispose();
+        x.dispose();
+        y.dispose();
+        opts.optimizer.step(); // submits the step
+        stepsDone = batch.index + 1;
+        images += y.size;
+        windowImages += y.size;
+        const info: StepInfo = { epoch, step: batch.index, stepsPerEpoch, globalStep: (epoch - 1) * stepsPerEpoch + batch.index };
+        for (const cb of cbs) cb.onStepEnd?.(info);
+        if (logEvery > 0 && (batch.index + 1) % logEvery === 0) {
+          // Read a copy of the running sum without waiting: the next steps keep being recorded.
+          const snapshot = keep(noGrad(() => add(lossSum, 0)));
+          const prev = windowSum;
+          const losses = windowLosses;
+          const steps = losses.length;
+          const imgs = windowImages;
+          const secs = (performance.now() - windowStart) / 1000;
+          windowSum = snapshot;
+          windowLosses = [];
+          windowStart = performance.now();
+          windowImages = 0;
+          // Started now, handled in order (after the previous window's), so the first non-finite window is found first.
+          const values = Promise.all([snapshot.data(), prev ? prev.data() : Promise.resolve(new Float32Array([firstStep > 0 ? resumeAt!.lossSum : 0]))]);
+          const previous = reads.at(-1) ?? Promise.resolve();
+          reads.push(
+            Promise.all([values, previous]).then(async ([[cur, old]]) => {
+              prev?.dispose();
+              try {
+                if (!nonFinite.diverged && !Number.isFinite(cur[0])) {
+                  const first = await firstNonFinite(losses, info.globalStep + 2 - steps);
+                  nonFinite.diverged = divergedAt(epoch, first, 'the training loss is not finite');
+                }
+              } finally {
+                for (const t of losses) t.dispose();
+              }
+              if (!nonFinite.diverged) for (const cb of cbs) cb.onLoss?.({ ...info, loss: (cur[0] - old[0]) / steps, imagesPerSecond: imgs / secs });
+            }),
+          );
+          readsDue.push({ index: batch.index, done: reads.at(-1)! });
+        }
+        // At most MAX_QUEUED_STEPS steps ahead of the GPU: wait (no readback) for an older one,
+        // and for the loss readbacks of windows that ended by then (their values are on the way).
+        queued.push(e.device.queue.onSubmittedWorkDone());
+        if (queued.length > MAX_QUEUED_STEPS) await queued.shift();
+        while (readsDue.length && readsDue[0].index <= batch.index - MAX_QUEUED_STEPS) await readsDue.shift()!.done;
+        // Let timers, signal handlers (Ctrl-C) and readback callbacks (progress) run between steps.
+        await yieldToEventLoop();
       }
-      if (opts.signal?.stopped) break;
-      // Let timers, signal handlers (Ctrl-C) and readback callbacks (progress) run between
-      // steps; recording a step does not wait for the GPU, so this costs microseconds.
-      await yieldToEventLoop();
+      await Promise.all(reads);
+      const total = (await lossSum.data())[0];
+      if (!nonFinite.diverged && !Number.isFinite(total)) {
+        const first = windowLosses.length ? await firstNonFinite(windowLosses, (epoch - 1) * stepsPerEpoch + stepsDone - windowLosses.length + 1) : null;
+        nonFinite.diverged = divergedAt(epoch, first, 'the training loss is not finite');
+      }
+      if (nonFinite.diverged) throw nonFinite.diverged;
+      if (stepsDone < stepsPerEpoch) {
+        // Stopped inside the epoch: a checkpoint of the step reached, to resume from it.
+        const bytes = await checkpointBytes(model, opts.optimizer, loader, epoch - 1, opts.scheduler, { step: stepsDone, loaderState, lossSum: total });
+        if (opts.checkpoint) await opts.checkpoint(bytes, epoch - 1);
+        await e.checkErrors();
+        return { history, stopReason: 'signal', checkpoint: bytes };
+      }
+      if (profileEpoch && e.profileOptions) console.error(formatProfile(await e.takeProfile(), { title: `kdgpu profile, epoch ${epoch}` }));
+      opts.scheduler?.step();
+      const seconds = (performance.now() - t0) / 1000;
+      const log: EpochLog = {
+        epoch,
+        loss: total / Math.max(1, stepsPerEpoch),
+        seconds,
+        imagesPerSecond: images / seconds,
+        lr: opts.optimizer.lr,
+      };
+      if (opts.validation) log.val = await evaluate(opts.validationModel ?? model, opts.validation);
+      history.push(log);
+      const stopping = opts.signal?.stopped === true;
+      let bytes: Uint8Array | undefined;
+      if (opts.checkpoint || stopping) bytes = await checkpointBytes(model, opts.optimizer, loader, epoch, opts.scheduler);
+      if (opts.checkpoint) await opts.checkpoint(bytes!, epoch);
+      for (const cb of cbs) await cb.onEpochEnd?.(log);
+      await e.checkErrors();
+      if (stopping) return { history, stopReason: 'signal', checkpoint: bytes };
+    } finally {
+      await Promise.allSettled(reads);
+      lossSum.dispose();
+      windowSum?.dispose();
+      for (const t of windowLosses) t.dispose();
     }
-    const total = (await lossSum.data())[0];
-    lossSum.dispose();
-    windowSum?.dispose();
-    if (profileEpoch && e.profileOptions) console.error(formatProfile(await e.takeProfile(), { title: `kdgpu profile, epoch ${epoch}` }));
-    opts.scheduler?.step();
-    const seconds = (performance.now() - t0) / 1000;
-    const log: EpochLog = {
-      epoch,
-      loss: total / Math.max(1, stepsPerEpoch),
-      seconds,
-      imagesPerSecond: images / seconds,
-      lr: opts.optimizer.lr,
-    };
-    if (opts.validation) log.val = await evaluate(opts.validationModel ?? model, opts.validation);
-    history.push(log);
-    if (opts.checkpoint) await opts.checkpoint(await checkpointBytes(model, opts.optimizer, loader, epoch, opts.scheduler), epoch);
-    for (const cb of cbs) await cb.onEpochEnd?.(log);
-    await e.checkErrors();
-    if (opts.signal?.stopped) {
-      stopReason = 'signal';
-      break;
-    }
-    if (opts.earlyStopping && log.val) {
+    if (opts.earlyStopping && history.at(-1)?.val) {
       const es = opts.earlyStopping;
-      const value = (es.monitor ?? 'val_loss') === 'val_loss' ? log.val.loss : -log.val.accuracy;
+      const val = history.at(-1)!.val!;
+      const value = (es.monitor ?? 'val_loss') === 'val_loss' ? val.loss : -val.accuracy;
       if (value < best - (es.minDelta ?? 0)) {
         best = value;
         bad = 0;
@@ -309,31 +420,83 @@ export async function predict(model: Module, data: ArrayDataset, batchSize = 500
 
 // ---- checkpoints ---------------------------------------------------------------------------
 
-/** Weights, optimizer state, shuffle and dropout RNG state and the epoch, as safetensors bytes. */
-export async function checkpointBytes(model: Module, optimizer: Optimizer, loader: GpuLoader | null, epoch: number, scheduler?: LRScheduler): Promise<Uint8Array> {
+/** Where a checkpoint stands in training, as `restoreCheckpointAt` returns it. */
+export interface CheckpointPosition {
+  /** Epochs finished. */
+  epoch: number;
+  /** Steps of the next epoch already taken (0 at an epoch boundary). */
+  step: number;
+  /** The running loss sum of those steps (0 at an epoch boundary). */
+  lossSum: number;
+}
+
+/** Within an epoch: what `checkpointBytes` records for a mid-epoch checkpoint. */
+export interface MidEpochState {
+  /** Steps of the epoch after `epoch` already taken. */
+  step: number;
+  /** The loader's `getState()` from before that epoch drew its shuffle. */
+  loaderState: number[];
+  /** The running loss sum of those steps. */
+  lossSum: number;
+}
+
+/** The first non-finite entry of named tensors' data, or null. */
+function firstNonFiniteEntry(entries: readonly [string, { data: Float32Array | Int32Array }][]): string | null {
+  for (const [n, { data }] of entries) {
+    if (data instanceof Int32Array) continue;
+    for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return `${n}[${i}] = ${data[i]}`;
+  }
+  return null;
+}
+
+/**
+ * Weights, optimizer state, shuffle and dropout RNG state and the position (the epochs finished,
+ * and with `within`, the steps taken into the next one), as safetensors bytes. Throws a
+ * `TrainingDivergedError` when a weight is not finite (nothing non-finite is ever checkpointed).
+ */
+export async function checkpointBytes(model: Module, optimizer: Optimizer, loader: GpuLoader | null, epoch: number, scheduler?: LRScheduler, within?: MidEpochState): Promise<Uint8Array> {
   const entries: [string, { shape: readonly number[]; data: Float32Array | Int32Array }][] = [];
   for (const [n, t] of model.stateDict()) entries.push([`model.${n}`, { shape: t.shape, data: await t.data() }]);
+  const bad = firstNonFiniteEntry(entries)?.slice('model.'.length);
+  if (bad) throw new TrainingDivergedError(`kdgpu: training diverged: a weight is not finite after epoch ${epoch}${within ? ` and ${within.step} more steps` : ''} (${bad}); no checkpoint written (try a lower learning rate)`, epoch + 1, null);
   for (const [n, t] of optimizer.stateTensors()) entries.push([`optimizer.${n}`, { shape: t.shape, data: await t.data() }]);
   const meta = {
     kind: 'kdgpu-checkpoint',
     epoch,
+    step: within ? within.step : 0,
+    lossSum: within ? within.lossSum : 0,
     optimizerStepCount: optimizer.stepCount,
     lr: optimizer.lr,
     optimizer: optimizer.stateMeta(),
-    loader: loader ? loader.getState() : null,
+    loader: within ? within.loaderState : loader ? loader.getState() : null,
     dropout: dropoutState(),
     schedulerEpoch: scheduler ? scheduler.epoch : null,
   };
   return serializeSafetensors(entries, { kdgpu: JSON.stringify(meta, (_k, v) => (typeof v === 'number' && Number.isNaN(v) ? 'NaN' : v)) });
 }
 
-/** Restores a checkpoint into model/optimizer/loader/scheduler; returns its epoch. */
+/**
+ * Restores a checkpoint into model/optimizer/loader/scheduler; returns the epochs it finished.
+ * A mid-epoch checkpoint (one a stop wrote) also has steps into the next epoch: resume it with
+ * `fit`'s `resumeFrom`, or see `restoreCheckpointAt`.
+ */
 export function restoreCheckpoint(bytes: Uint8Array, model: Module, optimizer: Optimizer, loader: GpuLoader | null, scheduler?: LRScheduler, name = 'checkpoint'): number {
+  return restoreCheckpointAt(bytes, model, optimizer, loader, scheduler, name).epoch;
+}
+
+/**
+ * Restores a checkpoint as `restoreCheckpoint` does and returns its whole position: the epochs
+ * finished and the steps taken into the next (with the loader's state from before that epoch's
+ * shuffle: run `loader.epoch(step)` to continue it).
+ */
+export function restoreCheckpointAt(bytes: Uint8Array, model: Module, optimizer: Optimizer, loader: GpuLoader | null, scheduler?: LRScheduler, name = 'checkpoint'): CheckpointPosition {
   const file = parseSafetensors(bytes, name);
   const metaText = file.metadata.kdgpu;
   if (!metaText) throw new Error(`kdgpu: ${name} is not a kdgpu checkpoint (no 'kdgpu' metadata)`);
   const meta = JSON.parse(metaText, (_k, v) => (v === 'NaN' ? NaN : v)) as {
     epoch: number;
+    step?: number;
+    lossSum?: number;
     optimizerStepCount: number;
     lr: number;
     optimizer: Record<string, unknown>;
@@ -341,6 +504,8 @@ export function restoreCheckpoint(bytes: Uint8Array, model: Module, optimizer: O
     dropout: { seed: number; step: number };
     schedulerEpoch: number | null;
   };
+  const step = meta.step ?? 0;
+  if (loader && step > loader.length) throw new Error(`kdgpu: ${name} was written at step ${step} of an epoch, this run has ${loader.length} steps per epoch (use the same data and batch size)`);
   const weights = new Map<string, { shape: number[]; data: Float32Array | Int32Array }>();
   const optState = new Map<string, { shape: readonly number[]; data: Float32Array }>();
   for (const [k, v] of file.tensors) {
@@ -363,7 +528,7 @@ export function restoreCheckpoint(bytes: Uint8Array, model: Module, optimizer: O
   if (loader && meta.loader) loader.setState(meta.loader);
   setDropoutState(meta.dropout);
   if (scheduler && meta.schedulerEpoch !== null) scheduler.epoch = meta.schedulerEpoch;
-  return meta.epoch;
+  return { epoch: meta.epoch, step, lossSum: meta.lossSum ?? 0 };
 }
 
 /** A macrotask turn (setImmediate in Node, a MessageChannel message in browsers). */
