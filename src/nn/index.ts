@@ -16,7 +16,8 @@ export {
   type AdamOptions,
 } from './optim.js';
 export { parseSafetensors, serializeSafetensors, type SafeFile, type SafeEntry, type SafeDType } from './safetensors.js';
-export { weightsToBytes, loadWeightsFromBytes } from './weights.js';
+export { weightsToBytes, loadWeightsFromBytes, type LoadWeightsOptions, type SaveWeightsOptions } from './weights.js';
+export { nonFiniteWeights, nonFiniteValues, describeNonFinite, type NonFiniteReport } from './finite-weights.js';
 export { Conv2d, MaxPool2d, AvgPool2d, GlobalAvgPool2d, AvgPool1d, Dropout, type Conv2dLayerOptions } from './conv-layers.js';
 export { summary, formatSummary, layerSequence, type ModelSummary, type LayerSummary, type LayerSequence } from './summary.js';
 export { forwardWithHidden, type HiddenOutput } from './hidden.js';

@@ -9,7 +9,8 @@ import { ModelSourceError } from './model-errors.js';
 import { buildFromSpec, parseModelSpec, type BuildOptions, type ModelSpec, type SpecLimits } from './model-spec.js';
 import { MODELS } from './models.js';
 import type { Module } from './module.js';
-import { loadWeightsFromBytes } from './weights.js';
+import { describeNonFinite, nonFiniteWeights } from './finite-weights.js';
+import { loadWeightsFromBytes, type LoadWeightsOptions } from './weights.js';
 
 /** A model that can be built, with what is known about it before building. */
 export interface ModelSource {
@@ -81,11 +82,23 @@ export interface WeightsFile {
   keras?: KerasH5File;
 }
 
-/** Loads weights into a built model; a mismatch (code 'weights-mismatch') names the parameter and the model the file says it holds. */
-export function loadInto(model: Module, source: ModelSource, w: WeightsFile): void {
+/**
+ * Loads weights into a built model; a mismatch (code 'weights-mismatch') names the parameter and
+ * the model the file says it holds. Non-finite values in safetensors weights warn (see `opts`).
+ */
+export function loadInto(model: Module, source: ModelSource, w: WeightsFile, opts: LoadWeightsOptions = {}): void {
+  const nonFinite = opts.nonFinite ?? 'warn';
+  if (nonFinite !== 'allow') {
+    const bad = nonFiniteWeights(w);
+    if (bad) {
+      const msg = `kdgpu: ${w.path}: ${describeNonFinite(bad)}; the model will compute NaN (were these weights saved from a diverged run?)`;
+      if (nonFinite === 'error') throw new Error(msg);
+      (opts.onWarning ?? console.warn)(msg);
+    }
+  }
   try {
     if (w.keras) applyKerasH5(model, w.keras, w.path, { inputShape: source.inputShape });
-    else loadWeightsFromBytes(model, w.bytes, w.path);
+    else loadWeightsFromBytes(model, w.bytes, w.path, { nonFinite: 'allow' });
   } catch (e) {
     const held = w.metadata[META_MODEL];
     const hint = held && held !== source.name ? ` (the file's metadata says it holds '${held}', not '${source.name}')` : '';

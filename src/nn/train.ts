@@ -20,6 +20,7 @@ import { formatProfile } from '../gpu/profiler.js';
 import { classificationMetrics, type ClassificationMetrics } from './metrics.js';
 import type { Module, ModuleOutput } from './module.js';
 import type { LRScheduler, Optimizer } from './optim.js';
+import { nonFiniteValues } from './finite-weights.js';
 import { parseSafetensors, serializeSafetensors } from './safetensors.js';
 
 /** The training loss of one batch; `batch` gives per-sample extras (e.g. cached teacher logits). */
@@ -440,15 +441,6 @@ export interface MidEpochState {
   lossSum: number;
 }
 
-/** The first non-finite entry of named tensors' data, or null. */
-function firstNonFiniteEntry(entries: readonly [string, { data: Float32Array | Int32Array }][]): string | null {
-  for (const [n, { data }] of entries) {
-    if (data instanceof Int32Array) continue;
-    for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return `${n}[${i}] = ${data[i]}`;
-  }
-  return null;
-}
-
 /**
  * Weights, optimizer state, shuffle and dropout RNG state and the position (the epochs finished,
  * and with `within`, the steps taken into the next one), as safetensors bytes. Throws a
@@ -457,7 +449,7 @@ function firstNonFiniteEntry(entries: readonly [string, { data: Float32Array | I
 export async function checkpointBytes(model: Module, optimizer: Optimizer, loader: GpuLoader | null, epoch: number, scheduler?: LRScheduler, within?: MidEpochState): Promise<Uint8Array> {
   const entries: [string, { shape: readonly number[]; data: Float32Array | Int32Array }][] = [];
   for (const [n, t] of model.stateDict()) entries.push([`model.${n}`, { shape: t.shape, data: await t.data() }]);
-  const bad = firstNonFiniteEntry(entries)?.slice('model.'.length);
+  const bad = nonFiniteValues(entries)?.first.slice('model.'.length);
   if (bad) throw new TrainingDivergedError(`kdgpu: training diverged: a weight is not finite after epoch ${epoch}${within ? ` and ${within.step} more steps` : ''} (${bad}); no checkpoint written (try a lower learning rate)`, epoch + 1, null);
   for (const [n, t] of optimizer.stateTensors()) entries.push([`optimizer.${n}`, { shape: t.shape, data: await t.data() }]);
   const meta = {
