@@ -12,10 +12,14 @@
  *         kdWeight, ceWeight, form, hidden: { kind, weight, studentTap, teacherTap, regressor } | null,
  *         history: [{ epoch, loss, seconds, imagesPerSecond, lr, val?: { loss, accuracy, macroF1 } }],
  *         test: { count, accuracy, macroF1, perClassAccuracy },
- *         assistantRun: { history, test, out } | null, hashes: { data, teacher }, seconds, out }
+ *         assistantRun: { history, test, out } | null, hashes: { data, teacher }, seconds, out,
+ *         checkpoint, resumedFrom }
+ * After Ctrl-C (exit 130): { student, stopReason: 'signal', stoppedAt: { epoch, step }, history,
+ *         checkpoint, resumedFrom, out: null, seconds }; a diverging run exits 1 naming the step.
  */
 import { Command } from 'commander';
-import { distill, distillChain, hiddenLossConfig, nn, ProgressBar, saveWeights, type DistillConfig, type RunRecord } from '../index.js';
+import { distill, distillChain, hiddenLossConfig, nn, ProgressBar, RunStoppedError, saveWeights, type DistillConfig, type RunRecord } from '../index.js';
+import { defaultCheckpointPath, onInterrupt, placeOf, placeText, readCheckpoint, resumeCommand, testInterrupts, writeAtomic } from './checkpoint-files.js';
 import { initGpu } from './gpu.js';
 import { choiceOption, jsonOption, numberIn } from './options.js';
 import { CliError, Reporter } from './output.js';
@@ -55,6 +59,8 @@ interface DistillOptions extends TeacherOptions, StudentOptions, DataOptions, Ru
   hiddenWeight: number;
   teacherEval: boolean;
   out?: string;
+  checkpoint?: string;
+  resume?: string;
 }
 
 async function distillAction(o: DistillOptions, cmd: Command): Promise<void> {
@@ -73,12 +79,51 @@ async function distillAction(o: DistillOptions, cmd: Command): Promise<void> {
   } else if (o.studentTap !== undefined || o.teacherTap !== undefined) {
     throw new CliError('--student-tap and --teacher-tap need --hidden cosine or --hidden mse');
   }
-  checkOutputFiles([{ path: o.out, option: '--out' }, { path: o.assistantOut, option: '--assistant-out' }], [
+  if (assistant && (o.checkpoint !== undefined || o.resume !== undefined)) throw new CliError('--checkpoint and --resume cannot be combined with --assistant (distill each stage on its own to checkpoint it)');
+  const inputs = [
     ...(o.teacher ?? []).map((path) => ({ path, option: '--teacher' })),
     ...['teacherSpec', 'studentSpec', 'assistantSpec'].map((k) => ({ path: (o as unknown as Record<string, string | undefined>)[k], option: `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` })),
     datasetInput(o.dataset),
-  ]);
+  ];
+  // --checkpoint may be the --resume file (it goes on being the run's checkpoint); the others may not.
+  checkOutputFiles([{ path: o.out, option: '--out' }, { path: o.assistantOut, option: '--assistant-out' }], [...inputs, { path: o.resume, option: '--resume' }]);
+  checkOutputFiles([{ path: o.out, option: '--out' }, { path: o.assistantOut, option: '--assistant-out' }, { path: o.checkpoint, option: '--checkpoint' }], inputs);
+  const resume = o.resume === undefined ? undefined : readCheckpoint(o.resume, 'kdgpu distill --checkpoint');
   const data = splitWithTest(o, [...teachers.map((t) => t.src), student, ...(assistant ? [assistant] : [])]);
+  // From here on Ctrl-C stops the run with a checkpoint (a chain with --assistant quits as usual).
+  const signal = { stopped: false };
+  let bars: ProgressBar[] = [];
+  const release = assistant ? () => {} : onInterrupt(signal, (msg) => (bars[0] ? bars[0].note(msg) : out.note(msg)));
+  try {
+    await distillRun(o, cmd, out, t0, { teachers, student, assistant, w, data, signal, resume, setBars: (b) => (bars = b) });
+  } catch (e) {
+    for (const b of bars) b.stop();
+    if (e instanceof nn.TrainingDivergedError) throw new CliError(e.message.replace(/^kdgpu: /, ''));
+    if (!(e instanceof RunStoppedError)) throw e;
+    const place = placeOf(nn.parseSafetensors(e.checkpoint, 'checkpoint').metadata)!;
+    const ckpt = o.checkpoint ?? defaultCheckpointPath(o.out);
+    if (!o.checkpoint) writeAtomic(ckpt, e.checkpoint);
+    out.result({ student: student.name, stopReason: 'signal', stoppedAt: place, history: e.history.map(slimLog), checkpoint: ckpt, resumedFrom: o.resume ?? null, out: null, seconds: (performance.now() - t0) / 1000 });
+    out.note(`kdgpu: stopped ${placeText(place)}; checkpoint written to ${ckpt}. Resume with:\n  ${resumeCommand(process.argv.slice(2), ckpt)}`);
+    process.exitCode = 130;
+  } finally {
+    release();
+  }
+}
+
+interface DistillPlan {
+  teachers: ReturnType<typeof readTeachers>;
+  student: ReturnType<typeof resolveStudent>;
+  assistant: ReturnType<typeof resolveStudent> | undefined;
+  w: ReturnType<typeof lossWeights>;
+  data: ReturnType<typeof splitWithTest>;
+  signal: { stopped: boolean };
+  resume: ReturnType<typeof readCheckpoint> | undefined;
+  setBars: (bars: ProgressBar[]) => void;
+}
+
+async function distillRun(o: DistillOptions, cmd: Command, out: Reporter, t0: number, plan: DistillPlan): Promise<void> {
+  const { teachers, student, assistant, w, data, signal, resume } = plan;
   await initGpu(cmd);
   const teacher = loadTeachers(teachers, o.combine, data.classes);
   const model = student.build({ seed: o.seed, classes: data.classes });
@@ -88,7 +133,7 @@ async function distillAction(o: DistillOptions, cmd: Command): Promise<void> {
   const chain = assistant ? ` → ${assistant.name}` : '';
   out.note(
     `distilling ${teacherLabel(teachers)}${chain} → ${student.name} on ${data.train.count} ${data.name} images${data.val ? ` (+${data.val.count} validation)` : ''}, ` +
-      `${o.epochs} epoch${o.epochs === 1 ? '' : 's'}, batch ${o.batch}, T=${o.temperature}, ${w.weights ? `KD weight ${w.kd}, CE weight ${w.ce}` : `alpha=${w.alpha}`}`,
+      `${o.epochs} epoch${o.epochs === 1 ? '' : 's'}, batch ${o.batch}, T=${o.temperature}, ${w.weights ? `KD weight ${w.kd}, CE weight ${w.ce}` : `alpha=${w.alpha}`}${resume ? `, resuming ${placeText(resume)}` : ''}`,
   );
   let teacherTest: { count: number; accuracy: number; macroF1: number } | null = null;
   if (o.teacherEval) {
@@ -96,7 +141,13 @@ async function distillAction(o: DistillOptions, cmd: Command): Promise<void> {
     const m = await nn.evaluate(teacher, data.test);
     teacherTest = { count: m.count, accuracy: m.accuracy, macroF1: m.macroF1 };
   }
-  const bar = (label: string) => (o.progress ? [new ProgressBar({ epochs: o.epochs, batchSize: o.batch, label })] : []);
+  const made: ProgressBar[] = [];
+  const bar = (label: string) => {
+    const b = o.progress ? [new ProgressBar({ epochs: o.epochs, batchSize: o.batch, label })] : [];
+    made.push(...b);
+    plan.setBars(made);
+    return b;
+  };
   const cfg: DistillConfig = {
     epochs: o.epochs,
     batchSize: o.batch,
@@ -110,8 +161,17 @@ async function distillAction(o: DistillOptions, cmd: Command): Promise<void> {
     form: o.form,
     ...(w.weights ? { weights: w.weights } : { alpha: w.alpha }),
     hidden: hidden?.config,
-    callbacks: bar('student'),
+    callbacks: [...bar('student'), ...testInterrupts()],
     record: { student: student.name, teacher: teacherLabel(teachers) },
+    ...(assistant
+      ? {}
+      : {
+          signal,
+          onStop: 'checkpoint' as const,
+          checkpoint: o.checkpoint ? (bytes: Uint8Array) => writeAtomic(o.checkpoint!, bytes) : undefined,
+          resumeFrom: resume?.bytes,
+          resumeName: o.resume,
+        }),
   };
   let run: RunRecord;
   let assistantRun: { history: ReturnType<typeof slimLog>[]; test: ReturnType<typeof slimTest>; out: string | null } | null = null;
@@ -150,6 +210,8 @@ async function distillAction(o: DistillOptions, cmd: Command): Promise<void> {
     hashes: run.hashes,
     seconds,
     out: o.out ?? null,
+    checkpoint: o.checkpoint ?? null,
+    resumedFrom: o.resume ?? null,
   });
   const lines = [`distilled ${student.name} in ${seconds.toFixed(1)} s`];
   if (teacherTest) lines.push(`teacher test accuracy ${pct(teacherTest.accuracy)} (${teacherTest.count} images)`);
@@ -180,6 +242,8 @@ export default function distillCommand(): Command {
     .option('--hidden-weight <w>', 'weight of the hidden term', numberIn('a number ≥ 0', 0), 1)
     .option('--no-teacher-eval', 'skip the teacher\'s test accuracy')
     .option('--out <file>', 'write the student\'s weights (safetensors; `kdgpu eval --weights FILE` reads them back)')
+    .option('--checkpoint <file>', 'write a checkpoint after every epoch (Ctrl-C always writes one and prints how to resume)')
+    .option('--resume <file>', 'continue from a checkpoint (use the same options)')
     .addOption(jsonOption())
     .action((opts: DistillOptions, cmd: Command) => distillAction(opts, cmd));
 }

@@ -1,17 +1,19 @@
 /**
  * `kdgpu train`: trains a built-in or spec model on a dataset (nn.trainClassifier), with a progress
- * bar on stderr, per-epoch checkpoints, resuming, and Ctrl-C handling (the current step finishes,
- * a checkpoint is written, the command prints how to resume and exits 130).
+ * bar on stderr, per-epoch checkpoints, resuming, and Ctrl-C handling (training stops within a few
+ * steps, a checkpoint of the step reached is written, the command prints how to resume and exits
+ * 130). A diverging run (non-finite loss) stops with an error naming the step and writes nothing.
  *
  * JSON: { model, dataset, trainSize, valSize, testSize, epochs, batch, optimizer, lr, seed, init,
  *         history: [{ epoch, loss, seconds, imagesPerSecond, lr, val?: { loss, accuracy, macroF1 } }],
- *         stopReason ('epochs' | 'signal'), test: { count, loss, accuracy, macroF1,
+ *         stopReason ('epochs' | 'signal'), stoppedAt: { epoch (finished), step (into the next) } (after
+ *         Ctrl-C only), test: { count, loss, accuracy, macroF1,
  *         perClassAccuracy } | null, seconds, out (weights path or null), checkpoint (path or
  *         null), resumedFrom (path or null) }
  */
 import { Command, Option } from 'commander';
 import { nn, ProgressBar, saveWeights } from '../index.js';
-import { defaultCheckpointPath, readCheckpoint, resumeCommand, writeAtomic } from './checkpoint-files.js';
+import { defaultCheckpointPath, onInterrupt, placeOf, placeText, readCheckpoint, resumeCommand, testInterrupts, writeAtomic } from './checkpoint-files.js';
 import { initGpu } from './gpu.js';
 import { resolveModel } from './model-source.js';
 import { choiceOption, jsonOption, maxParamsOption, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './options.js';
@@ -41,17 +43,6 @@ interface TrainOptions extends DataOptions {
   json?: boolean;
 }
 
-/** Ctrl-C sets the signal (the current step finishes); a second Ctrl-C quits at once. */
-function onInterrupt(signal: { stopped: boolean }, say: (msg: string) => void): () => void {
-  const handler = () => {
-    if (signal.stopped) process.exit(130);
-    signal.stopped = true;
-    say('kdgpu: interrupted; finishing the current step and writing a checkpoint (Ctrl-C again to quit now)');
-  };
-  process.on('SIGINT', handler);
-  return () => process.removeListener('SIGINT', handler);
-}
-
 async function trainAction(o: TrainOptions, cmd: Command): Promise<void> {
   const out = new Reporter(Boolean(o.json));
   const t0 = performance.now();
@@ -64,15 +55,18 @@ async function trainAction(o: TrainOptions, cmd: Command): Promise<void> {
   checkOutputFiles([{ path: o.out, option: '--out' }, { path: o.checkpoint, option: '--checkpoint' }], specAndData);
   const resume = o.resume === undefined ? undefined : readCheckpoint(o.resume);
   const data = splitData(o, [src]);
-  out.note(`${src.name} on ${data.train.count} ${data.name} images${data.val ? ` (+${data.val.count} validation)` : ''}, ${o.epochs} epoch${o.epochs === 1 ? '' : 's'}, batch ${o.batch}${resume ? `, resuming after epoch ${resume.epoch}` : ''}`);
+  out.note(`${src.name} on ${data.train.count} ${data.name} images${data.val ? ` (+${data.val.count} validation)` : ''}, ${o.epochs} epoch${o.epochs === 1 ? '' : 's'}, batch ${o.batch}${resume ? `, resuming ${placeText(resume)}` : ''}`);
 
-  await initGpu(cmd);
-  const model = src.build({ seed: o.seed, init: o.init, classes: data.classes });
-  const bar = o.progress ? new ProgressBar({ epochs: o.epochs, batchSize: o.batch }) : null;
+  // From here on Ctrl-C stops training (before its first step if it comes this early) with a checkpoint.
   const signal = { stopped: false };
+  let bar: ProgressBar | null = null;
   const release = onInterrupt(signal, (msg) => (bar ? bar.note(msg) : out.note(msg)));
   let r: nn.TrainClassifierResult;
+  let model: nn.Module;
   try {
+    await initGpu(cmd);
+    model = src.build({ seed: o.seed, init: o.init, classes: data.classes });
+    bar = o.progress ? new ProgressBar({ epochs: o.epochs, batchSize: o.batch }) : null;
     r = await nn.trainClassifier(model, data.train, {
       epochs: o.epochs,
       batchSize: o.batch,
@@ -84,7 +78,7 @@ async function trainAction(o: TrainOptions, cmd: Command): Promise<void> {
       validation: data.val,
       test: data.test,
       logEvery: o.logEvery,
-      callbacks: bar ? [bar] : [],
+      callbacks: [...(bar ? [bar] : []), ...testInterrupts()],
       signal,
       onStop: 'checkpoint',
       resumeFrom: resume?.bytes,
@@ -92,7 +86,8 @@ async function trainAction(o: TrainOptions, cmd: Command): Promise<void> {
       checkpoint: o.checkpoint ? (bytes) => writeAtomic(o.checkpoint!, bytes) : undefined,
     });
   } catch (e) {
-    bar?.stop();
+    (bar as ProgressBar | null)?.stop();
+    if (e instanceof nn.TrainingDivergedError) throw new CliError(e.message.replace(/^kdgpu: /, ''));
     throw e;
   } finally {
     release();
@@ -102,15 +97,15 @@ async function trainAction(o: TrainOptions, cmd: Command): Promise<void> {
   const files = { checkpoint: o.checkpoint ?? null, resumedFrom: o.resume ?? null };
 
   if (r.stopReason === 'signal') {
-    const last = r.history.at(-1)?.epoch ?? resume?.epoch ?? 0;
+    const place = placeOf(nn.parseSafetensors(r.checkpoint!, 'checkpoint').metadata)!;
     const ckpt = o.checkpoint ?? defaultCheckpointPath(o.out);
     if (!o.checkpoint) writeAtomic(ckpt, r.checkpoint!);
-    out.result({ ...base, history, stopReason: r.stopReason, test: null, seconds: (performance.now() - t0) / 1000, out: null, ...files, checkpoint: ckpt });
-    out.note(`kdgpu: stopped after epoch ${last}; checkpoint written to ${ckpt}. Resume with:\n  ${resumeCommand(process.argv.slice(2), ckpt)}`);
+    out.result({ ...base, history, stopReason: r.stopReason, stoppedAt: place, test: null, seconds: (performance.now() - t0) / 1000, out: null, ...files, checkpoint: ckpt });
+    out.note(`kdgpu: stopped ${placeText(place)}; checkpoint written to ${ckpt}. Resume with:\n  ${resumeCommand(process.argv.slice(2), ckpt)}`);
     process.exitCode = 130;
     return;
   }
-  if (resume && resume.epoch >= o.epochs) out.note(`the checkpoint is already at epoch ${resume.epoch}; nothing left to train for --epochs ${o.epochs}`);
+  if (resume && resume.step === 0 && resume.epoch >= o.epochs) out.note(`the checkpoint is already at epoch ${resume.epoch}; nothing left to train for --epochs ${o.epochs}`);
 
   const test = r.test;
   if (o.out) await saveWeights(model, o.out, nn.modelMetadata(src));
@@ -134,7 +129,7 @@ async function trainAction(o: TrainOptions, cmd: Command): Promise<void> {
 
 export default function trainCommand(): Command {
   const cmd = new Command('train')
-    .description('train a model on a dataset (Ctrl-C stops after the current step and writes a checkpoint)')
+    .description('train a model on a dataset (Ctrl-C stops within a few steps and writes a checkpoint)')
     .option('--model <name>', 'built-in model (see `kdgpu summary --help`)')
     .option('--model-spec <file>', 'a JSON model spec (see src/nn/model-spec.ts for the format)')
     .addOption(maxParamsOption());

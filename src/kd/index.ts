@@ -4,7 +4,7 @@ export * from './losses.js';
 export { Teacher, asTeacher, type EnsembleCombine } from './teacher.js';
 export { TeacherCache, defaultTeacherCache, type CacheLookup } from './cache.js';
 export { hashDataset, hashWeights, hashSettings, hashParts, stableJson } from './hash.js';
-export { trainModel, distill, distillChain, hardLabelLoss, type TrainConfig, type DistillConfig, type HiddenLossConfig, type ChainResult, type OptimizerName } from './workflows.js';
+export { trainModel, distill, distillChain, hardLabelLoss, RunStoppedError, type TrainConfig, type DistillConfig, type HiddenLossConfig, type ChainResult, type OptimizerName } from './workflows.js';
 export * from './subclass.js';
 export { T_GRID, ALPHA_GRID, expandGrid, validateGrid, runSweep, type Grid, type SweepResult, type SweepOptions } from './sweep.js';
 export { runsToJson, runsToCsv, historyToCsv, summarizeBy, type Summary } from './report.js';

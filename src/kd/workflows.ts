@@ -19,7 +19,7 @@ import { Module, type ModuleOutput } from '../nn/module.js';
 import type { OptimizerName } from '../nn/optim-factory.js';
 import type { Optimizer } from '../nn/optim.js';
 import { trainClassifier } from '../nn/train-classifier.js';
-import { logitsOf, type LossFn, type TrainCallbacks } from '../nn/train.js';
+import { logitsOf, type EpochLog, type LossFn, type TrainCallbacks } from '../nn/train.js';
 import { defaultTeacherCache, type TeacherCache } from './cache.js';
 import { hashDataset, hashWeights } from './hash.js';
 import { cosineHiddenLoss, hintMseLoss, kdLoss, kdWeights, teacherLogProbs, type KdLossOptions } from './losses.js';
@@ -60,11 +60,38 @@ export interface TrainConfig {
    * (they are computed once and cached), so the student matches the teacher's clean view.
    */
   augment?: AugmentOptions;
-  /** Set `stopped` to end training after the current step (a Stop button, Ctrl-C); the run is still evaluated. */
+  /**
+   * Set `stopped` to end training within a few steps (a Stop button, Ctrl-C); by default the run is
+   * still evaluated (see `onStop`).
+   */
   signal?: {
     /** Set to true to stop. */
     stopped: boolean;
   };
+  /**
+   * What a stop by `signal` leads to: 'evaluate' (default) evaluates the run as after a full one;
+   * 'checkpoint' throws a `RunStoppedError` carrying a checkpoint of the step reached, to resume.
+   */
+  onStop?: 'evaluate' | 'checkpoint';
+  /** Called after every epoch, and at a stop by `signal`, with a checkpoint (see `nn.fit`). */
+  checkpoint?: (bytes: Uint8Array, epoch: number) => void | Promise<void>;
+  /** Continue from a checkpoint of this run (same model, data, batch size and seed). */
+  resumeFrom?: Uint8Array;
+  /** Names `resumeFrom` in errors (e.g. its path). */
+  resumeName?: string;
+}
+
+/** Thrown by a workflow stopped by its `signal` with `onStop: 'checkpoint'`: the state reached, to resume. */
+export class RunStoppedError extends Error {
+  constructor(
+    /** A checkpoint of the step reached, for `resumeFrom`. */
+    readonly checkpoint: Uint8Array,
+    /** The epochs finished in this call. */
+    readonly history: EpochLog[],
+  ) {
+    super('kdgpu: the run was stopped (its checkpoint is attached)');
+    this.name = 'RunStoppedError';
+  }
 }
 
 export function checkConfig(op: string, cfg: TrainConfig): void {
@@ -102,7 +129,12 @@ export async function runTraining(
     logEvery: cfg.logEvery,
     augment: cfg.augment,
     signal: cfg.signal,
+    onStop: cfg.onStop,
+    checkpoint: cfg.checkpoint,
+    resumeFrom: cfg.resumeFrom,
+    resumeName: cfg.resumeName,
   });
+  if (r.stopReason === 'signal' && cfg.onStop === 'checkpoint') throw new RunStoppedError(r.checkpoint!, r.history);
   const dataHash = await hashDataset(train);
   return {
     name: cfg.name ?? role,
@@ -236,6 +268,9 @@ export interface ChainResult {
 
 /** Teacher → assistant → student (Mirzadeh et al.'s teacher assistant), as one call. */
 export async function distillChain(teacher: Module | Teacher, assistant: Module, student: Module, train: ArrayDataset, cfg: DistillConfig & { assistantConfig?: Partial<DistillConfig> }): Promise<ChainResult> {
+  for (const c of [cfg, cfg.assistantConfig ?? {}]) {
+    if (c.checkpoint || c.resumeFrom) throw new Error('kdgpu: distillChain: checkpoints and resuming are per run; call distill for each stage instead');
+  }
   const a = await distill(assistant, teacher, train, { ...cfg, name: 'assistant', ...cfg.assistantConfig });
   const s = await distill(student, new Teacher(assistant), train, { ...cfg, name: cfg.name ?? 'student via assistant' });
   assistant.train();
