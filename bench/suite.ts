@@ -74,7 +74,10 @@ let torch: TorchServer | null = null;
 if (opts.torch) {
   torch = new TorchServer(join(here, 'suite_torch.py'), opts.torchThreads ?? undefined);
   const info = await torch.start();
-  peers['torch-cpu'] = `PyTorch ${info.torch} on the CPU, ${info.threads} threads (bench/suite_torch.py)`;
+  peers['torch-cpu'] = `PyTorch ${info.torch} on the CPU, ${info.threads} threads, ${info.blas ?? 'unknown'} BLAS (bench/suite_torch.py)`;
+  if (info.blas === 'reference BLAS') {
+    log(`WARNING: PyTorch runs on the reference BLAS (${(info.blasLibraries ?? []).join(', ')}), far slower than what a PyTorch user has; run \`bash scripts/setup-bench.sh\` (installs libopenblas0-pthread) for an honest peer`);
+  }
 }
 if (opts.tfjsWasm) {
   const w = await initTfjsWasm();

@@ -89,11 +89,41 @@ def timed(fn):
     return (time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000
 
 
+def blas_library():
+    """The BLAS this process runs matmuls with, from the shared objects mapped after one matmul.
+
+    Debian's torch links libblas.so.3, which is the reference BLAS (~6 GFLOP/s at 1024) unless an
+    optimized one such as libopenblas0-pthread is installed (scripts/setup-bench.sh)."""
+    torch.ones(64, 64) @ torch.ones(64, 64)
+    libs = set()
+    with open("/proc/self/maps") as f:
+        for line in f:
+            path = line.split()[-1] if len(line.split()) >= 6 else ""
+            name = os.path.basename(path)
+            if any(k in name for k in ("openblas", "blis", "mkl", "libblas", "atlas")):
+                libs.add(os.path.realpath(path))
+    names = sorted(libs)
+    if any("openblas" in n for n in names):
+        kind = "OpenBLAS"
+    elif any("mkl" in n for n in names):
+        kind = "MKL"
+    elif any("blis" in n for n in names):
+        kind = "BLIS"
+    elif any("atlas" in n for n in names):
+        kind = "ATLAS"
+    elif names:
+        kind = "reference BLAS"
+    else:
+        kind = "built-in"
+    return kind, names
+
+
 def main():
     # All the cores this process may use (the default can be 1 in containers), unless set explicitly.
     if "OMP_NUM_THREADS" not in os.environ:
         torch.set_num_threads(len(os.sched_getaffinity(0)))
-    print(json.dumps({"ok": True, "torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+    blas, libs = blas_library()
+    print(json.dumps({"ok": True, "torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas, "blasLibraries": libs}), flush=True)
     for line in sys.stdin:
         try:
             msg = json.loads(line)

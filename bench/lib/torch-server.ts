@@ -14,6 +14,10 @@ export interface TorchReply {
   cpu_ms?: number;
   torch?: string;
   threads?: number;
+  /** The BLAS its matmuls run on ('OpenBLAS', 'reference BLAS', …; see suite_torch.py). */
+  blas?: string;
+  /** The BLAS shared objects mapped into the process. */
+  blasLibraries?: string[];
   [key: string]: unknown;
 }
 
@@ -24,13 +28,14 @@ export class TorchServer {
   private lines;
   info: TorchReply | null = null;
 
-  /** `threads`: OMP_NUM_THREADS for the script (default: what the script picks). */
+  /** `threads`: OMP_NUM_THREADS for the script (default: what the script picks); `python`: the interpreter. */
   constructor(
     private readonly script: string,
     threads?: number,
+    python = PYTHON,
   ) {
     const env = threads ? { ...process.env, OMP_NUM_THREADS: String(threads) } : process.env;
-    this.proc = spawn(PYTHON, [script], { stdio: ['pipe', 'pipe', 'inherit'], env });
+    this.proc = spawn(python, [script], { stdio: ['pipe', 'pipe', 'inherit'], env });
     this.lines = createInterface({ input: this.proc.stdout! })[Symbol.asyncIterator]();
   }
 
