@@ -9,7 +9,8 @@
  */
 import { median, timed, type Sample } from './timing.js';
 
-export const PEERS = ['kdgpu', 'tfjs-webgpu', 'tfjs-wasm', 'torch-cpu'] as const;
+/** 'torch-cuda': PyTorch on an NVIDIA GPU, in the device bundle's bench (bench/device/). */
+export const PEERS = ['kdgpu', 'tfjs-webgpu', 'tfjs-wasm', 'torch-cpu', 'torch-cuda'] as const;
 export type Peer = (typeof PEERS)[number];
 
 export const SECTIONS = ['matmul', 'conv', 'steps', 'distill', 'memory'] as const;

@@ -50,8 +50,13 @@ export interface SuiteResult {
   seconds: number;
 }
 
-const SHORT: Record<Peer, string> = { kdgpu: 'kd', 'tfjs-webgpu': 'webgpu', 'tfjs-wasm': 'wasm', 'torch-cpu': 'torch' };
-const OTHERS = PEERS.filter((p) => p !== 'kdgpu');
+const SHORT: Record<Peer, string> = { kdgpu: 'kd', 'tfjs-webgpu': 'webgpu', 'tfjs-wasm': 'wasm', 'torch-cpu': 'torch', 'torch-cuda': 'cuda' };
+/**
+ * The table's other columns: every peer but kdgpu (torch-cuda only where it ran), or with
+ * `onlyPresent` (the device bundle's report) only the peers that ran.
+ */
+const othersOf = (r: SuiteResult, onlyPresent = false) =>
+  PEERS.filter((p) => p !== 'kdgpu' && ((p !== 'torch-cuda' && !onlyPresent) || r.peers[p] !== undefined));
 
 export function allCases(r: SuiteResult): CaseResult[] {
   const s = r.sections;
@@ -83,7 +88,8 @@ function cell(r: PeerResult | undefined, reps: number): string {
 const ratio = (x: number | undefined) => (x === undefined ? '—' : x >= 10 ? `${x.toFixed(0)}×` : `${x.toFixed(2)}×`);
 
 /** Header and rows of the main table (strings), shared by the console and Markdown forms. */
-export function tableCells(r: SuiteResult): { header: string[]; rows: string[][] } {
+export function tableCells(r: SuiteResult, onlyPresent = false): { header: string[]; rows: string[][] } {
+  const OTHERS = othersOf(r, onlyPresent);
   const header = ['case', 'kdgpu ms', 'kdgpu GFLOP/s', ...OTHERS.map((p) => `${p} ms`), ...OTHERS.map((p) => `${SHORT[p]} ÷ kd`)];
   const rows = allCases(r).map((c) => {
     const k = c.results.kdgpu;
@@ -141,8 +147,8 @@ export function printTable(r: SuiteResult, log: (line: string) => void): void {
 }
 
 /** The results as a Markdown table plus the summary lines, for the README. */
-export function markdownTable(r: SuiteResult): string {
-  const { header, rows } = tableCells(r);
+export function markdownTable(r: SuiteResult, onlyPresent = false): string {
+  const { header, rows } = tableCells(r, onlyPresent);
   const esc = (s: string) => s.replace(/\|/g, '\\|');
   const md = [
     `| ${header.map(esc).join(' | ')} |`,
