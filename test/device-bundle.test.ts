@@ -91,9 +91,16 @@ describe('device bundle (npm run device-bundle; run.sh --small on this machine)'
     rmSync(join(tmp, 'reassembled'), { recursive: true, force: true });
     expect(existsSync(join(clean, 'node_modules'))).to.equal(false);
     const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: join(clean, 'tmp') };
-    for (const k of ['NODE_OPTIONS', 'NODE_PATH', 'OUT', 'npm_config_prefix']) delete env[k];
+    for (const k of ['NODE_OPTIONS', 'NODE_PATH', 'OUT', 'npm_config_prefix', 'KDGPU_TORCH_DEVICE']) delete env[k];
+    // Where Debian's python3-torch is installed, the PyTorch peer (torch_cuda.py from the bundle) runs on the CPU.
+    const torchHere = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+    const args = ['b/run.sh', '--small', 'rep'];
+    if (torchHere) {
+      args.push('--python', '/usr/bin/python3');
+      env.KDGPU_TORCH_DEVICE = 'cpu';
+    }
     const t0 = Date.now();
-    const r = spawnSync('bash', ['b/run.sh', '--small', 'rep'], { cwd: clean, env, encoding: 'utf8', timeout: 480_000 });
+    const r = spawnSync('bash', args, { cwd: clean, env, encoding: 'utf8', timeout: 480_000 });
     const seconds = (Date.now() - t0) / 1000;
     const output = `${r.stdout}\n${r.stderr}`;
     expect(r.status, `run.sh exited ${r.status} (${r.signal ?? ''}):\n${output.slice(-4000)}`).to.equal(0);
@@ -119,8 +126,14 @@ describe('device bundle (npm run device-bundle; run.sh --small on this machine)'
     for (const c of cases) expect(c.results.kdgpu, `${c.name}: kdgpu`).to.have.property('medianMs');
     for (const n of ['matmul 64', 'matmul 128']) expect(cases.find((c: { name: string }) => c.name === n).results['tfjs-webgpu'], `${n}: tfjs-webgpu`).to.have.property('medianMs');
     expect(rep.bench.peers).to.have.property('tfjs-webgpu');
-    // No PyTorch with CUDA here: the peer is skipped with a note, not an error.
-    if (!rep.bench.peers['torch-cuda']) expect(rep.benchNotes.join(' ')).to.contain('PyTorch CUDA skipped');
+    if (torchHere) {
+      expect(rep.bench.peers['torch-cuda']).to.contain('KDGPU_TORCH_DEVICE=cpu');
+      for (const c of cases.filter((x: { name: string }) => !/gemm|FMA/.test(x.name))) expect(c.results['torch-cuda'], `${c.name}: PyTorch`).to.have.property('medianMs');
+    } else {
+      // No PyTorch here: the peer is skipped with a note, not an error.
+      expect(rep.bench.peers).to.not.have.property('torch-cuda');
+      expect(rep.benchNotes.join(' ')).to.contain('PyTorch CUDA skipped');
+    }
 
     const md = readFileSync(join(clean, 'rep', 'report.md'), 'utf8');
     expect(md).to.contain('# kdgpu device check (--small)');

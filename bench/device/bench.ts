@@ -40,7 +40,7 @@ function torchNote(python: string): string | null {
   if (r.error) return `${python} could not be run (${(r.error as NodeJS.ErrnoException).code ?? r.error.message})`;
   if (r.status !== 0) return `${python} has no PyTorch (${(r.stderr || '').trim().split('\n').pop()})`;
   const [version, cuda] = r.stdout.trim().split(/\s+/);
-  return cuda === 'True' ? null : `PyTorch ${version} sees no CUDA device`;
+  return cuda === 'True' || process.env.KDGPU_TORCH_DEVICE === 'cpu' ? null : `PyTorch ${version} sees no CUDA device`;
 }
 
 export async function runBench(engine: kd.Engine, o: BenchOptions): Promise<{ result: SuiteResult; notes: string[] }> {

@@ -5,6 +5,7 @@ bench/kd_torch.py (copied beside this file in the bundle).
 
 The first line printed is {"ok": true, "torch": version, "threads": n, "device": name}; when
 CUDA is unavailable it is {"ok": false, "error": "..."} and the script exits.
+KDGPU_TORCH_DEVICE=cpu runs the same cases on the CPU (to check this script where no GPU is).
 """
 import json
 import os
@@ -15,14 +16,16 @@ import torch
 import torch.nn.functional as F
 
 sys.dont_write_bytecode = True
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.dirname(HERE)]  # kd_torch.py: beside it in the bundle, in bench/ in the repository
 
 cases = {}
-DEV = "cuda"
+DEV = os.environ.get("KDGPU_TORCH_DEVICE", "cuda")
 
 
 def sync():
-    torch.cuda.synchronize()
+    if DEV == "cuda":
+        torch.cuda.synchronize()
 
 
 def rand(g, *shape):
@@ -30,8 +33,6 @@ def rand(g, *shape):
 
 
 def setup(msg):
-    import kd_torch  # noqa: E402 (numpy and torch.nn; only when a model is needed)
-
     kind = msg["kind"]
     g = torch.Generator().manual_seed(1)
     if kind == "matmul":
@@ -61,6 +62,8 @@ def setup(msg):
 
         return run
     if kind in ("step", "distill"):
+        import kd_torch  # noqa: E402 (numpy and torch.nn; only when a model is needed)
+
         x = torch.rand(msg["batch"], 1, 28, 28, generator=g).to(DEV)
         y = torch.randint(0, 10, (msg["batch"],), generator=g).to(DEV)
         model = kd_torch.build(msg["model"] if kind == "step" else msg["student"], 0).to(DEV)
@@ -97,13 +100,14 @@ def timed(fn):
 
 
 def main():
-    if not torch.cuda.is_available():
+    if DEV == "cuda" and not torch.cuda.is_available():
         print(json.dumps({"ok": False, "error": f"torch {torch.__version__}: CUDA is not available"}), flush=True)
         return
     # float32 as kdgpu computes it: no TF32 in matmuls or convolutions.
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
-    info = {"ok": True, "torch": torch.__version__, "threads": torch.get_num_threads(), "device": torch.cuda.get_device_name(0)}
+    name = torch.cuda.get_device_name(0) if DEV == "cuda" else "CPU (KDGPU_TORCH_DEVICE=cpu)"
+    info = {"ok": True, "torch": torch.__version__, "threads": torch.get_num_threads(), "device": name}
     print(json.dumps(info), flush=True)
     for line in sys.stdin:
         try:
@@ -119,7 +123,8 @@ def main():
                 print(json.dumps({"ok": True, "wall_ms": wall, "cpu_ms": cpu}), flush=True)
             elif cmd == "drop":
                 cases.pop(msg["id"], None)
-                torch.cuda.empty_cache()
+                if DEV == "cuda":
+                    torch.cuda.empty_cache()
                 print(json.dumps({"ok": True}), flush=True)
             else:
                 raise ValueError(f"unknown command {cmd}")
