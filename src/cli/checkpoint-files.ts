@@ -23,8 +23,9 @@ export function placeOf(metadata: Record<string, string>): CheckpointPlace | nul
   }
 }
 
-/** "after epoch 2", or "at step 5 of epoch 3" for a checkpoint written inside an epoch. */
+/** "after epoch 2", "at step 5 of epoch 3" for a checkpoint written inside an epoch, or "before the first step". */
 export function placeText(p: CheckpointPlace): string {
+  if (p.epoch === 0 && p.step === 0) return 'before the first step';
   return p.step > 0 ? `at step ${p.step} of epoch ${p.epoch + 1}` : `after epoch ${p.epoch}`;
 }
 

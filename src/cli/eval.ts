@@ -4,6 +4,7 @@
  * were written by `kdgpu train`; an ONNX file (--weights model.onnx) is its own model.
  *
  * JSON: { model, weights, dataset, count, classes, classNames, loss (mean cross-entropy),
+ *         nonFiniteWeights (NaN/infinite values in the weights: they warn, --strict refuses them),
  *         accuracy, macroF1, perClassAccuracy (null for a class with no samples),
  *         confusion (confusion[true][predicted], counts), rocAuc (two classes only), seconds }
  */
@@ -13,7 +14,7 @@ import { firstN, loadSplit, resolveDataset, type ImageDataOptions } from './data
 import { initGpu } from './gpu.js';
 import { resolveModelFile } from './model-source.js';
 import { imageFolderOptions, jsonOption, onnxInputOptions, positiveInt, type OnnxInputFlags } from './options.js';
-import { Reporter } from './output.js';
+import { CliError, Reporter } from './output.js';
 import { DATASET_HELP } from './shared.js';
 
 interface EvalOptions extends ImageDataOptions, OnnxInputFlags {
@@ -23,6 +24,7 @@ interface EvalOptions extends ImageDataOptions, OnnxInputFlags {
   dataset: string;
   testSize?: number;
   batch: number;
+  strict?: boolean;
   json?: boolean;
 }
 
@@ -42,9 +44,16 @@ async function evalAction(o: EvalOptions, cmd: Command): Promise<void> {
   const ds = resolveDataset(o.dataset, o);
   const test = firstN(loadSplit(ds, 'test'), o.testSize, '--test-size', `${ds.name} test set`);
   nn.checkInputs(src, test, ds.name);
+  // Weights with NaN or ±Infinity (a diverged run's) evaluate to chance: say so, or refuse with --strict.
+  const bad = weights ? nn.nonFiniteWeights(weights) : null;
+  if (bad) {
+    const msg = `${o.weights}: ${nn.describeNonFinite(bad)}; were these weights saved from a diverged run?`;
+    if (o.strict) throw new CliError(`${msg} (refused: --strict)`);
+    out.note(`kdgpu: warning: ${msg} The results below are those of a broken model.`);
+  }
   await initGpu(cmd);
   const model = src.build({ classes: ds.classNames.length });
-  if (weights) nn.loadInto(model, src, weights);
+  if (weights) nn.loadInto(model, src, weights, { nonFinite: 'allow' });
   const m = await nn.evaluate(model, test, { batchSize: o.batch });
   const classes = m.perClassAccuracy.length;
   const names = ds.classNames.length === classes ? ds.classNames : Array.from({ length: classes }, (_, i) => String(i));
@@ -55,6 +64,7 @@ async function evalAction(o: EvalOptions, cmd: Command): Promise<void> {
     count: m.count,
     classes,
     classNames: names,
+    nonFiniteWeights: bad ? bad.values : 0,
     loss: m.loss,
     accuracy: m.accuracy,
     macroF1: m.macroF1,

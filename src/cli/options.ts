@@ -50,7 +50,7 @@ export const imageFolderOptions = (): Option[] => [
   new Option('--image-size <n|HxW>', "images:… datasets: resize every image to n×n or H×W (the model's input size)").argParser(imageSize),
   new Option('--channels <n>', "images:… datasets: the model's input channels, 1 (grayscale) or 3 (RGB)").choices(['1', '3']),
   new Option('--convert-channels', 'images:… datasets: convert grayscale ↔ RGB images instead of skipping them'),
-  new Option('--strict', 'images:… datasets: stop at the first bad image or CSV row instead of skipping it'),
+  new Option('--strict', 'images:… datasets: stop at the first bad image or CSV row instead of skipping it (eval: also refuse weights with NaN or infinite values)'),
 ];
 
 /** `--max-params`: the bound on a spec model's parameters (nn.SPEC_LIMITS.params by default). */

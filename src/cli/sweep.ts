@@ -13,8 +13,12 @@
  *         points: [{ temperature, alpha, meanAccuracy, stdAccuracy, meanMacroF1, runs }],
  *         best: the point with the highest mean accuracy, files: [paths written], out, seconds }
  */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ALPHA_GRID, ProgressBar, sweepDistillation, T_GRID, writeSweepOutputs, type Grid, type RunRecord } from '../index.js';
+import { ALPHA_GRID, nn, ProgressBar, RunStoppedError, sweepDistillation, T_GRID, writeSweepOutputs, type Grid, type RunRecord } from '../index.js';
+import { onInterrupt, placeOf, placeText, resumeCommand, testInterrupts } from './checkpoint-files.js';
+import { readSweepCheckpoint, writeSweepCheckpoint, type SweepCheckpoint } from './sweep-checkpoint.js';
 import { initGpu } from './gpu.js';
 import { choiceOption, jsonOption } from './options.js';
 import { CliError, Reporter } from './output.js';
@@ -64,6 +68,8 @@ interface SweepOptions extends TeacherOptions, StudentOptions, DataOptions, Omit
   form: 'kl' | 'ce';
   out: string;
   png: boolean;
+  checkpoint?: string;
+  resume?: string;
 }
 
 const FIXED_T = 4;
@@ -91,11 +97,46 @@ async function sweepAction(o: SweepOptions, cmd: Command): Promise<void> {
   else fixed.alpha = FIXED_ALPHA;
   const total = (o.T?.length ?? 1) * (o.alpha?.length ?? 1) * o.seeds.length;
   const axes = [o.T ? `T ∈ {${o.T.join(', ')}}` : `T=${FIXED_T}`, o.alpha ? `alpha ∈ {${o.alpha.join(', ')}}` : `alpha=${FIXED_ALPHA}`].join(', ');
-  await initGpu(cmd);
-  const teacher = loadTeachers(teachers, o.combine, data.classes);
-  out.note(`sweeping ${teacherLabel(teachers)} → ${student.name}: ${axes}, seeds ${o.seeds.join(', ')} (${total} runs of ${o.epochs} epoch${o.epochs === 1 ? '' : 's'} on ${data.train.count} ${data.name} images)`);
+  // What a checkpoint must agree on to be resumed by this command line.
+  const sweepKey = JSON.stringify({ teachers: o.teacher, student: student.name, dataset: o.dataset, trainSize: data.train.count, testSize: data.test.count, epochs: o.epochs, batch: o.batch, lr: o.lr, optimizer: o.optimizer, form: o.form, grid, fixed, seeds: o.seeds });
+  const resumed = o.resume === undefined ? undefined : readSweepCheckpoint(o.resume, sweepKey);
+  const ckptPath = o.checkpoint ?? join(o.out, 'sweep.checkpoint.json');
+  const state: SweepCheckpoint = { kind: 'kdgpu-sweep-checkpoint', key: sweepKey, done: [...(resumed?.done ?? [])], current: null };
+  const save = () => {
+    mkdirSync(o.out, { recursive: true });
+    writeSweepCheckpoint(ckptPath, state);
+  };
+  // From here on Ctrl-C stops the sweep with a checkpoint of its finished runs and the one in progress.
+  const signal = { stopped: false };
+  let bar: ProgressBar | null = null;
+  const release = onInterrupt(signal, (msg) => (bar ? bar.note(msg) : out.note(msg)));
+  let result: Awaited<ReturnType<typeof sweepDistillation>>;
+  try {
+    await initGpu(cmd);
+    const teacher = loadTeachers(teachers, o.combine, data.classes);
+    const skip = resumed ? `; resuming: ${resumed.done.length} finished run${resumed.done.length === 1 ? '' : 's'} kept${resumed.current ? `, run ${resumed.current.run + 1} continues ${placeText(resumed.current)}` : ''}` : '';
+    out.note(`sweeping ${teacherLabel(teachers)} → ${student.name}: ${axes}, seeds ${o.seeds.join(', ')} (${total} runs of ${o.epochs} epoch${o.epochs === 1 ? '' : 's'} on ${data.train.count} ${data.name} images)${skip}`);
+    bar = o.progress ? new ProgressBar({ epochs: o.epochs, batchSize: o.batch, label: 'run' }) : null;
+    result = await sweepRuns(teacher);
+  } catch (e) {
+    (bar as ProgressBar | null)?.stop();
+    if (e instanceof nn.TrainingDivergedError || (e as Error)?.cause instanceof nn.TrainingDivergedError) throw new CliError((e as Error).message.replace(/^kdgpu: /, ''));
+    if (!(e instanceof RunStoppedError)) throw e;
+    const run = state.done.length;
+    const place = placeOf(nn.parseSafetensors(e.checkpoint, 'checkpoint').metadata)!;
+    state.current = { run, ...place, checkpoint: Buffer.from(e.checkpoint).toString('base64'), history: [...(resumed?.current?.run === run ? resumed.current.history : []), ...e.history] };
+    save();
+    out.result({ stopReason: 'signal', runsDone: run, total, stoppedAt: { run: run + 1, ...place }, checkpoint: ckptPath, resumedFrom: o.resume ?? null, out: null, seconds: (performance.now() - t0) / 1000 });
+    out.note(`kdgpu: stopped run ${run + 1}/${total} ${placeText(place)} (${run} finished); checkpoint written to ${ckptPath}. Resume with:\n  ${resumeCommand(process.argv.slice(2), ckptPath)}`);
+    process.exitCode = 130;
+    return;
+  } finally {
+    release();
+  }
 
-  const result = await sweepDistillation({
+  async function sweepRuns(teacher: ReturnType<typeof loadTeachers>) {
+    const current = resumed?.current ?? null;
+    return sweepDistillation({
     grid,
     seeds: o.seeds,
     student: (seed) => student.build({ seed, classes: data.classes }),
@@ -111,11 +152,31 @@ async function sweepAction(o: SweepOptions, cmd: Command): Promise<void> {
       logEvery: o.logEvery,
       form: o.form,
       ...fixed,
-      callbacks: o.progress ? [new ProgressBar({ epochs: o.epochs, batchSize: o.batch, label: 'run' })] : [],
+      callbacks: [...(bar ? [bar] : []), ...testInterrupts()],
       record: { student: student.name, teacher: teacherLabel(teachers) },
+      signal,
+      onStop: 'checkpoint',
     },
-    onRun: (r, i, n) => out.note(`run ${i + 1}/${n} ${r.name}: test accuracy ${(100 * r.test.accuracy).toFixed(2)}% (${r.seconds.toFixed(1)} s)`),
+    done: resumed?.done,
+    resumeFrom: current ? new Uint8Array(Buffer.from(current.checkpoint, 'base64')) : undefined,
+    resumeName: o.resume,
+    checkpoint: o.checkpoint
+      ? (bytes, run, epoch) => {
+          const place = placeOf(nn.parseSafetensors(bytes, 'checkpoint').metadata) ?? { epoch, step: 0 };
+          state.current = { run, ...place, checkpoint: Buffer.from(bytes).toString('base64'), history: state.current?.run === run ? state.current.history : [] };
+          save();
+        }
+      : undefined,
+    onRun: (r, i, n) => {
+      // The resumed run's record keeps the epochs it finished before the stop.
+      if (current && i === current.run) r.history.unshift(...current.history.filter((h) => !r.history.some((x) => x.epoch === h.epoch)));
+      state.done.push(r);
+      state.current = null;
+      if (o.checkpoint) save();
+      out.note(`run ${i + 1}/${n} ${r.name}: test accuracy ${(100 * r.test.accuracy).toFixed(2)}% (${r.seconds.toFixed(1)} s)`);
+    },
   });
+  }
   const files = await writeSweepOutputs(result, o.out, { png: o.png });
 
   const T = (r: RunRecord) => (r.config.temperature as number | undefined) ?? null;
@@ -177,6 +238,8 @@ export default function sweepCommand(): Command {
     .addOption(choiceOption('--form <form>', 'soft-target loss: KL divergence, or cross-entropy (same gradient)', ['kl', 'ce'], 'kl'))
     .option('--out <dir>', 'folder for results.json, results.csv, history.csv and the plots (created if needed)', 'kdgpu-sweep')
     .option('--no-png', 'write the plots as SVG only')
+    .option('--checkpoint <file>', 'keep the sweep\'s state here (finished runs, the run in progress after every epoch); default on Ctrl-C: OUT/sweep.checkpoint.json')
+    .option('--resume <file>', 'continue a stopped sweep from its checkpoint (same options): finished runs are kept, not run again')
     .addOption(jsonOption())
     .action((opts: SweepOptions, cmd: Command) => sweepAction(opts, cmd));
 }

@@ -33,6 +33,14 @@ export interface DistillSweepOptions {
   };
   /** After each run; \`i\` counts from 0. */
   onRun?: (r: RunRecord, i: number, total: number) => void;
+  /** Records of the runs already finished (a resumed sweep): they are not run again. */
+  done?: readonly RunRecord[];
+  /** Per-epoch (and on a stop) checkpoints of the run in progress; `run` counts from 0. */
+  checkpoint?: (bytes: Uint8Array, run: number, epoch: number) => void | Promise<void>;
+  /** A checkpoint of the first run not in `done`, to continue it. */
+  resumeFrom?: Uint8Array;
+  /** Names `resumeFrom` in errors. */
+  resumeName?: string;
 }
 
 /**
@@ -47,9 +55,19 @@ export function sweepDistillation(opts: DistillSweepOptions): Promise<SweepResul
     grid: opts.grid,
     seeds: opts.seeds,
     onRun: opts.onRun,
-    run: async (point: Record<string, ConfigValue>, seed: number) => {
+    done: opts.done,
+    run: async (point: Record<string, ConfigValue>, seed: number, index: number) => {
       const name = [...Object.entries(point).map(([k, v]) => `${k === 'temperature' ? 'T' : k}=${String(v)}`), `seed=${seed}`].join(' ');
-      const cfg = { ...opts.config, ...point, seed, name } as DistillConfig;
+      const first = index === (opts.done?.length ?? 0);
+      const cfg = {
+        ...opts.config,
+        ...point,
+        seed,
+        name,
+        checkpoint: opts.checkpoint ? (bytes: Uint8Array, epoch: number) => opts.checkpoint!(bytes, index, epoch) : opts.config.checkpoint,
+        resumeFrom: first && opts.resumeFrom ? opts.resumeFrom : undefined,
+        resumeName: opts.resumeName,
+      } as DistillConfig;
       const student = opts.student(seed);
       try {
         return await distill(student, opts.teacher, opts.train, cfg);

@@ -25,10 +25,15 @@ export interface SweepOptions<R extends RunRecord> {
   grid: Grid;
   /** Default [0]. */
   seeds?: number[];
-  /** Runs one grid point (a copy of its config) with one seed. */
-  run: (config: Record<string, ConfigValue>, seed: number) => Promise<R>;
+  /** Runs one grid point (a copy of its config) with one seed; `index` counts runs from 0. */
+  run: (config: Record<string, ConfigValue>, seed: number, index: number) => Promise<R>;
   /** After each run; `i` counts from 0. */
   onRun?: (r: R, i: number, total: number) => void;
+  /**
+   * The records of runs already finished (a resumed sweep): the first `done.length` runs are taken
+   * from here instead of run again. Each must have its run's seed and grid values.
+   */
+  done?: readonly R[];
 }
 
 function isConfigValue(v: unknown): v is ConfigValue {
@@ -70,12 +75,22 @@ export async function runSweep<R extends RunRecord>(opts: SweepOptions<R>): Prom
   const points = expandGrid(opts.grid);
   const total = points.length * seeds.length;
   const runs: R[] = [];
+  const done = opts.done ?? [];
+  if (done.length > total) throw new Error(`${done.length} finished runs given for a sweep of ${total}`);
   for (const config of points) {
     for (const seed of seeds) {
+      const prior = done[runs.length];
+      if (prior) {
+        const differs = prior.seed !== seed ? 'seed' : Object.keys(config).find((k) => k in prior.config && prior.config[k] !== config[k]);
+        if (differs) throw new Error(`finished run ${runs.length + 1}/${total} (${prior.name}) does not match this sweep's (${JSON.stringify(config)}, seed ${seed}): ${differs} differs`);
+        runs.push(prior);
+        continue;
+      }
       let r: R;
       try {
-        r = await opts.run({ ...config }, seed);
+        r = await opts.run({ ...config }, seed, runs.length);
       } catch (e) {
+        if ((e as Error)?.name === 'RunStoppedError') throw e; // a stop, not a failure: the caller resumes it
         // Say which run failed: a sweep can be long and the runner's error rarely names its config.
         throw new Error(`sweep run ${runs.length + 1}/${total} (${JSON.stringify(config)}, seed ${seed}) failed: ${(e as Error)?.message ?? e}`, { cause: e });
       }
