@@ -7,8 +7,9 @@
  *   node kdgpu-device.mjs [--small] [--out DIR] [--no-check] [--no-bench] [--python PATH|none] [--data DIR]
  *
  * --out defaults to $OUT, else ./device-report; --data (the Fashion-MNIST subset of the parity
- * check) to ./data/fashion-mnist; fixtures are read from ./test/fixtures. Exit status 1 when a
- * correctness check failed, 2 on a usage error.
+ * check) to ./data/fashion-mnist; fixtures are read from ./test/fixtures. On a CPU adapter the
+ * sizes are --small's. Exit status 1 when a correctness check failed, 2 on a usage error, 3 when no
+ * adapter was found (the reports say why).
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -74,8 +75,25 @@ mkdirSync(outDir, { recursive: true });
 const log = (line: string) => console.log(line);
 const t0 = performance.now();
 
-const engine = await kd.init();
+let engine: kd.Engine;
+try {
+  engine = await kd.init();
+} catch (e) {
+  // No adapter: the reports say so (run.log has the whole message).
+  const msg = (e as Error).message;
+  console.error(msg);
+  const date = new Date().toISOString();
+  writeFileSync(join(outDir, 'report.json'), `${JSON.stringify({ kind: 'kdgpu device check', date, small: args.small, error: msg }, null, 2)}\n`);
+  writeFileSync(join(outDir, 'report.md'), `# kdgpu device check\n\n${date.slice(0, 19).replace('T', ' ')} UTC: no WebGPU adapter.\n\n\`\`\`\n${msg}\n\`\`\`\n`);
+  process.exit(3);
+}
 const a = engine.adapter;
+// Full sizes on a CPU adapter would not end within the device machine's minutes.
+const notes: string[] = [];
+if (a.software && !args.small) {
+  args.small = true;
+  notes.push(`The adapter runs on the CPU (${a.kind}): --small sizes were used.`);
+}
 const lim = engine.limits as unknown as Record<string, number>;
 const limits = Object.fromEntries(kd.KEY_LIMITS.map((k) => [k, lim[k]]));
 const info = { vendor: a.vendor, architecture: a.architecture, device: a.device, description: a.description, software: a.software, kind: a.kind, backend: a.backend, reason: a.reason, features: a.features, limits, node: process.version };
@@ -87,6 +105,7 @@ log(`architecture  ${a.architecture || '—'}`);
 log(`device        ${a.device || '—'}`);
 log(`features      ${a.features.join(', ') || '—'}`);
 log(`limits        ${kd.KEY_LIMITS.map((k) => `${k} ${lim[k]}`).join(', ')}`);
+for (const n of notes) log(`note          ${n}`);
 log(`machine       ${cpus().length} CPU cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB; node ${process.version}`);
 
 interface Report {
@@ -98,6 +117,8 @@ interface Report {
   checks: CheckResult[] | null;
   checksPassed: boolean | null;
   bench: SuiteResult | null;
+  /** Notes on the run (e.g. --small taken for a CPU adapter). */
+  notes: string[];
   benchNotes: string[];
   benchError: string | null;
   seconds: number;
@@ -112,6 +133,7 @@ const report: Report = {
   checks: null,
   checksPassed: null,
   bench: null,
+  notes,
   benchNotes: [],
   benchError: null,
   seconds: 0,
@@ -128,6 +150,7 @@ function markdown(r: Report): string {
     `- Why: ${ad.reason || '—'}`,
     `- Features: ${ad.features.join(', ') || '—'}`,
     `- Machine: ${r.cpu.cores} CPU cores (${r.cpu.model}); Node ${ad.node}`,
+    ...r.notes.map((n) => `- ${n}`),
     '',
     '## Correctness',
     '',
@@ -164,12 +187,12 @@ if (args.check) {
 if (args.bench) {
   log('\nbench:');
   try {
-    const { result, notes } = await runBench(engine, { small: args.small, python: args.python, torchScript: existsSync('torch_cuda.py') ? resolve('torch_cuda.py') : resolve('bench', 'device', 'torch_cuda.py'), log });
+    const { result, notes: benchNotes } = await runBench(engine, { small: args.small, python: args.python, torchScript: existsSync('torch_cuda.py') ? resolve('torch_cuda.py') : resolve('bench', 'device', 'torch_cuda.py'), log });
     report.bench = result;
-    report.benchNotes = notes;
+    report.benchNotes = benchNotes;
     log('');
     log(markdownTable(result, true));
-    for (const n of notes) log(`- ${n}`);
+    for (const n of benchNotes) log(`- ${n}`);
   } catch (e) {
     report.benchError = (e as Error).message.split('\n')[0];
     log(`bench failed: ${report.benchError}`);
