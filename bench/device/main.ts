@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as kd from '../../src/index.js';
-import { markdownTable, type SuiteResult } from '../lib/suite-report.js';
+import { allCases, markdownTable, type SuiteResult } from '../lib/suite-report.js';
 import { runBench } from './bench.js';
 import { runChecks, type CheckResult } from './check.js';
 
@@ -165,6 +165,8 @@ function markdown(r: Report): string {
   if (r.bench) {
     lines.push(markdownTable(r.bench, true), '');
     for (const [p, d] of Object.entries(r.bench.peers)) lines.push(`- ${p}: ${d}`);
+    // Which kernel kdgpu took for each matmul, and each case's shape.
+    for (const c of allCases(r.bench)) if (c.note) lines.push(`- ${c.name}: ${c.note}`);
   } else lines.push(r.benchError ? `Failed: ${r.benchError}` : 'Not run.');
   for (const n of r.benchNotes) lines.push(`- ${n}`);
   return `${lines.join('\n')}\n`;
