@@ -46,8 +46,18 @@ unpack() {
 first() { for f in "$@"; do [ -e "$f" ] && { echo "$f"; return 0; }; done; return 1; }
 
 mkdir -p "$WORK/bin" "$WORK/node_modules/webgpu/dist/linux-x64" "$WORK/vulkan"
-unpack "$(first "$HERE"/node.xz "$HERE"/node.gz)" >"$WORK/bin/node"
-chmod +x "$WORK/bin/node"
+# Node: the bundle's, else (node.xz left out to save room) the machine's own if it is 20 or newer.
+NODE_PACK="$(first "$HERE"/node.xz "$HERE"/node.gz || true)"
+if [ -n "$NODE_PACK" ]; then
+  unpack "$NODE_PACK" >"$WORK/bin/node"
+  chmod +x "$WORK/bin/node"
+  NODE="$WORK/bin/node"
+elif command -v node >/dev/null && node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)'; then
+  NODE="$(command -v node)"
+else
+  echo "run.sh: the bundle has no node.xz and this machine has no Node.js 20 or newer" >&2
+  exit 1
+fi
 unpack "$(first "$HERE"/dawn.node.xz "$HERE"/dawn.node.gz)" >"$WORK/node_modules/webgpu/dist/linux-x64/dawn.node"
 cp "$HERE"/node_modules/webgpu/* "$WORK/node_modules/webgpu/"
 cp "$HERE/kdgpu-device.mjs" "$WORK/"
@@ -87,14 +97,14 @@ if [ -z "${__EGL_VENDOR_LIBRARY_FILENAMES:-}" ] && [ -e "$EGL_VENDOR" ]; then ex
 {
   echo "kdgpu device check: $(date -u '+%Y-%m-%d %H:%M:%S') UTC on $(uname -srm)"
   echo "bundle: $HERE; work: $WORK; reports: $OUTDIR"
-  echo "node $("$WORK/bin/node" --version); Vulkan loader: $VKLIB/libvulkan.so.1; VK_DRIVER_FILES=${VK_DRIVER_FILES:-(loader default)}"
+  echo "node $("$NODE" --version) ($NODE); Vulkan loader: $VKLIB/libvulkan.so.1; VK_DRIVER_FILES=${VK_DRIVER_FILES:-(loader default)}"
   if command -v nvidia-smi >/dev/null; then nvidia-smi -L || true; fi
 } | tee "$OUTDIR/run.log"
 
 TIMEOUT=()
 if command -v timeout >/dev/null; then TIMEOUT=(timeout -s INT -k 15 "${KDGPU_DEVICE_TIMEOUT:-470}"); fi
 set +e
-(cd "$HERE" && ${TIMEOUT[@]+"${TIMEOUT[@]}"} "$WORK/bin/node" "$WORK/kdgpu-device.mjs" --out "$OUTDIR" ${ARGS[@]+"${ARGS[@]}"}) 2>&1 | tee -a "$OUTDIR/run.log"
+(cd "$HERE" && ${TIMEOUT[@]+"${TIMEOUT[@]}"} "$NODE" "$WORK/kdgpu-device.mjs" --out "$OUTDIR" ${ARGS[@]+"${ARGS[@]}"}) 2>&1 | tee -a "$OUTDIR/run.log"
 rc=${PIPESTATUS[0]}
 set -e
 echo "run.sh: exit status $rc" | tee -a "$OUTDIR/run.log"

@@ -108,7 +108,8 @@ describe('device bundle (npm run device-bundle; run.sh --small on this machine)'
 
     const log = readFileSync(join(clean, 'rep', 'run.log'), 'utf8');
     expect(log).to.match(/Vulkan loader: .*\/vulkan\/usr\/lib\/[^ ]*libvulkan\.so\.1/);
-    expect(log).to.contain(`node ${process.version}`);
+    expect(log).to.contain(`node ${process.version} (`);
+    expect(log, "the bundle's own Node").to.match(/^node v\S+ \(\S*\/kdgpu-device\.\w+\/bin\/node\)/m);
     expect(log).to.match(/^adapter {7}\S/m);
     expect(readdirSync(join(clean, 'tmp')).filter((f) => f.startsWith('kdgpu-device.')), 'run.sh removed its temporary folder').to.deep.equal([]);
     expect(readdirSync(join(clean, 'b')).sort(), 'the bundle folder is unchanged').to.deep.equal(readdirSync(bundle).sort());
@@ -140,5 +141,19 @@ describe('device bundle (npm run device-bundle; run.sh --small on this machine)'
     expect(md).to.contain(`${rep.checks.length} of ${rep.checks.length} passed.`);
     expect(md).to.match(/\| case \| kdgpu ms \| kdgpu GFLOP\/s \| tfjs-webgpu ms \|/);
     expect(md).to.match(/\| matmul 128 \| [\d.]+ \|/);
+    expect(md).to.match(/^- matmul 128: kdgpu kernel: /m);
+  });
+
+  it("run.sh without node.xz takes the machine's Node (20 or newer)", () => {
+    const clean = join(tmp, 'no-node');
+    cpSync(bundle, join(clean, 'b'), { recursive: true });
+    rmSync(join(clean, 'b', `node.${manifest.compression === 'xz' ? 'xz' : 'gz'}`));
+    const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmpdir() };
+    for (const k of ['NODE_OPTIONS', 'NODE_PATH', 'OUT']) delete env[k];
+    const r = spawnSync('bash', ['b/run.sh', '--no-check', '--no-bench', 'rep'], { cwd: clean, env, encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, `${r.stdout}\n${r.stderr}`.slice(-3000)).to.equal(0);
+    const log = readFileSync(join(clean, 'rep', 'run.log'), 'utf8');
+    expect(log).to.match(/^node v\d+\.\S+ \((?!\S*kdgpu-device\.)\S+\)/m);
+    expect(JSON.parse(readFileSync(join(clean, 'rep', 'report.json'), 'utf8')).adapter.kind).to.be.a('string');
   });
 });
