@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # kdgpu's real-GPU check: run.sh of the folder `npm run device-bundle` writes (this file is copied
-# there). Needs nothing outside its folder but bash, coreutils and a GPU driver: it unpacks Node,
-# Dawn (dawn.node) and the Vulkan loader (libvulkan1's .deb) into a temporary folder, points the
-# loader at NVIDIA's Vulkan driver where it is found, prints the adapter, runs the correctness
-# subset and the bench (PyTorch CUDA through python3 where present), and writes report.md,
-# report.json and run.log.
+# there). Needs nothing outside its folder but bash, coreutils, xz or python3, and a GPU driver:
+# it unpacks Node, Dawn (dawn.node) and the Vulkan loader (libvulkan1's .deb) into a temporary
+# folder, points the loader at NVIDIA's Vulkan driver where it is found, prints the adapter, runs
+# the correctness subset and the bench (PyTorch CUDA through python3 where present), and writes
+# report.md, report.json and run.log.
 #
 #   bash run.sh [--small] [--no-check] [--no-bench] [--python PATH|none] [OUT_DIR]
 #
