@@ -16,6 +16,7 @@ export { tensor, full, zeros, ones, scalar, rand, randn, manualSeed, type Tensor
 export { zerosLike, onesLike, fullLike } from './autograd/like.js';
 export { Random } from './autograd/random.js';
 export * from './autograd/ops-elementwise.js';
+export type { Activation } from './kernels/elementwise-ops.js';
 export type { ElementwiseSpec, Scalar } from './kernels/elementwise.js';
 export { sum, mean, max, min, argmax, argmin, sumTo, type ReduceOptions, type Axes } from './autograd/ops-reduce.js';
 export { reshape, flatten, permute, transpose, slice, concat, broadcastTo, clone, cast, type SliceSpec } from './autograd/ops-shape.js';
