@@ -13,7 +13,7 @@
  *         history: [{ epoch, loss, seconds, imagesPerSecond, lr, val?: { loss, accuracy, macroF1 } }],
  *         test: { count, accuracy, macroF1, perClassAccuracy },
  *         assistantRun: { history, test, out } | null, hashes: { data, teacher }, seconds, out,
- *         checkpoint, resumedFrom }
+ *         checkpoint (with --checkpoint), resumedFrom (with --resume) }
  * After Ctrl-C (exit 130): { student, stopReason: 'signal', stoppedAt: { epoch, step }, history,
  *         checkpoint, resumedFrom, out: null, seconds }; a diverging run exits 1 naming the step.
  */
@@ -210,8 +210,8 @@ async function distillRun(o: DistillOptions, cmd: Command, out: Reporter, t0: nu
     hashes: run.hashes,
     seconds,
     out: o.out ?? null,
-    checkpoint: o.checkpoint ?? null,
-    resumedFrom: o.resume ?? null,
+    ...(o.checkpoint === undefined ? {} : { checkpoint: o.checkpoint }),
+    ...(o.resume === undefined ? {} : { resumedFrom: o.resume }),
   });
   const lines = [`distilled ${student.name} in ${seconds.toFixed(1)} s`];
   if (teacherTest) lines.push(`teacher test accuracy ${pct(teacherTest.accuracy)} (${teacherTest.count} images)`);
