@@ -219,7 +219,10 @@ describe('files and failures (hostile inputs through the CLI)', function () {
       writeFileSync(bad, h5.subarray(0, h5.length >> 1));
       await refused(['eval', '--weights', bad, '--model', 'mnist-cnn-teacher', '--dataset', data], /bad\.h5: truncated/, [bad]);
       await refused(['eval', '--weights', dir, '--model', 'mnist-mlp-student', '--dataset', data], /weights file .* is not a file$/);
-      await refused(['train', '--model-spec', dir, '--dataset', data], /model spec file .* does not exist$/);
+      await refused(['train', '--model-spec', dir, '--dataset', data], /model spec file .* is not a file$/);
+      // Names that are properties of every JavaScript object are not models.
+      await refused(['summary', 'constructor'], /^kdgpu: unknown model 'constructor'; built-in models: /);
+      await refused(['train', '--model', '__proto__', '--dataset', data], /^kdgpu: unknown model '__proto__'; built-in models: /);
     });
   });
 

@@ -44,7 +44,8 @@ export function modelMetadata(m: ModelSource): Record<string, string> {
 
 /** A built-in model by name (code 'unknown-model' when there is none). */
 export function builtinModel(name: string): ModelSource {
-  const info = MODELS[name];
+  // Own keys only: 'constructor' or '__proto__' are not models.
+  const info = Object.hasOwn(MODELS, name) ? MODELS[name] : undefined;
   if (!info) throw new ModelSourceError('unknown-model', `unknown model '${name}'; built-in models: ${Object.keys(MODELS).join(', ')}`);
   return { name, inputShape: [...info.inputShape], build: (o = {}) => info.build(o) };
 }

@@ -211,7 +211,7 @@ export const MODELS: Record<string, ModelInfo> = {
 
 /** Builds a model by name; unknown names get an error that lists the known ones. */
 export function buildModel(name: string, opts: ModelOptions = {}): Module {
-  const info = MODELS[name];
+  const info = Object.hasOwn(MODELS, name) ? MODELS[name] : undefined;
   if (!info) throw new Error(`kdgpu: unknown model '${name}'; built-in models: ${Object.keys(MODELS).join(', ')}`);
   return info.build(opts);
 }

@@ -21,7 +21,8 @@ function fileBytes(path: string, what: string): Uint8Array {
 
 /** A model from a JSON spec file (see ModelSpec), checked against `limits` (default SPEC_LIMITS). */
 export function readModelSpecFile(path: string, limits?: Partial<SpecLimits>): ModelSource {
-  if (!existsSync(path) || !statSync(path).isFile()) throw new ModelSourceError('bad-file', `model spec file ${path} does not exist`);
+  if (!existsSync(path)) throw new ModelSourceError('bad-file', `model spec file ${path} does not exist`);
+  if (!statSync(path).isFile()) throw new ModelSourceError('bad-file', `model spec file ${path} is not a file`);
   const size = statSync(path).size;
   if (size > MAX_SPEC_FILE_BYTES) throw new ModelSourceError('bad-spec', `model spec ${path} has ${size} bytes; a spec is a few KB (at most ${MAX_SPEC_FILE_BYTES} bytes are read)`);
   let raw: unknown;
