@@ -22,23 +22,8 @@ import { readSweepCheckpoint, writeSweepCheckpoint, type SweepCheckpoint } from 
 import { initGpu } from './gpu.js';
 import { choiceOption, jsonOption } from './options.js';
 import { CliError, Reporter } from './output.js';
-import {
-  addDataOptions,
-  addRunOptions,
-  addStudentOptions,
-  addTeacherOptions,
-  dataFields,
-  loadTeachers,
-  readTeachers,
-  resolveStudent,
-  splitWithTest,
-  teacherFields,
-  teacherLabel,
-  type DataOptions,
-  type RunOptions,
-  type StudentOptions,
-  type TeacherOptions,
-} from './shared.js';
+import { addDataOptions, addRunOptions, addStudentOptions, addTeacherOptions, dataFields, loadTeachers, readTeachers, resolveStudent, splitWithTest, teacherFields, teacherLabel } from './shared.js';
+import type { DataOptions, RunOptions, StudentOptions, TeacherOptions } from './shared.js';
 import { checkOutputFolder, datasetInput } from './outputs.js';
 
 /** A comma-separated list of distinct numbers, each checked; `grid` gives the default grid. */
