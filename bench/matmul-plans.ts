@@ -3,7 +3,7 @@
  * (after one warm-up run that compiles it and checks it against the first plan's result), then
  * --reps rounds that alternate between the plans; medians of wall-clock GFLOP/s.
  *
- *   npx tsx bench/matmul-plans.ts [--shape 256,784,784] [--trans nt] [--reps 6]
+ *   npx tsx bench/matmul-plans.ts [--shape 256,784,784] [--trans nt] [--reps 6] [--out FILE.json]
  *
  * The plans: the plain register tiles (8×8, 16×32) and their subgroup variants (src/kernels/matmul.ts),
  * plus two other subgroup tile shapes for comparison. Subgroup plans need the `subgroups` feature.
@@ -11,6 +11,8 @@
 import * as kd from '../src/index.js';
 import { runMatmul, TILE_LARGE, TILE_LARGE_SG, TILE_SMALL, TILE_SMALL_SG, type MatmulPlan } from '../src/kernels/matmul.js';
 import { median } from './lib/timing.js';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -57,3 +59,19 @@ for (let rep = 0; rep <= REPS; rep++) {
 }
 console.log(`${M}×${N}×${K} ${trans} on ${engine.adapter.description || engine.adapter.vendor}: GFLOP/s, median of ${REPS}`);
 for (const [name, v] of Object.entries(gflops)) console.log(`  ${name.padEnd(16)} ${median(v).toFixed(2)}`);
+
+// --out FILE: the medians as JSON, with the plans' tiles (what test/matmul-plans.test.ts holds the planner to).
+const outPath = opt('out', '');
+if (outPath) {
+  const doc = {
+    adapter: { kind: engine.adapter.kind, description: engine.adapter.description || engine.adapter.device, subgroups: engine.subgroups },
+    date: new Date().toISOString(),
+    shape: { M, N, K, trans },
+    reps: REPS,
+    plans: plans.map(([name, plan]) => ({ name, tile: plan.kind === 'tiled' ? plan.tile : null, gflops: median(gflops[name]) })),
+  };
+  mkdirSync(dirname(outPath), { recursive: true });
+  writeFileSync(`${outPath}.tmp`, `${JSON.stringify(doc, null, 2)}\n`);
+  renameSync(`${outPath}.tmp`, outPath);
+  console.log(`wrote ${outPath}`);
+}
