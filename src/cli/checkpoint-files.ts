@@ -1,10 +1,8 @@
-/** Checkpoint and weight files for `kdgpu train`, `distill` and `sweep`: atomic writes, Ctrl-C, resume hints. */
+/** Checkpoint and weight files for `kdgpu train`, `distill` and `sweep`: Ctrl-C, checkpoints read before the GPU starts, resume hints. */
 import { basename, dirname, extname, join } from 'node:path';
-import { readSafetensorsFile, writeFileAtomic, type nn } from '../index.js';
+import { readSafetensorsFile, type nn } from '../index.js';
 import { CliError } from './output.js';
 
-/** Writes via a temporary file, fsync and a rename, so a reader (or a kill) never sees half a file. */
-export const writeAtomic = (path: string, bytes: Uint8Array): void => writeFileAtomic(path, bytes);
 
 /** Where a checkpoint stands: epochs finished, and steps taken into the next (0 at an epoch's end). */
 export interface CheckpointPlace {

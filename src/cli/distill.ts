@@ -18,8 +18,8 @@
  *         checkpoint, resumedFrom, out: null, seconds }; a diverging run exits 1 naming the step.
  */
 import { Command } from 'commander';
-import { distill, distillChain, hiddenLossConfig, nn, ProgressBar, RunStoppedError, saveWeights, type DistillConfig, type RunRecord } from '../index.js';
-import { defaultCheckpointPath, onInterrupt, placeOf, placeText, readCheckpoint, resumeCommand, testInterrupts, writeAtomic } from './checkpoint-files.js';
+import { distill, distillChain, hiddenLossConfig, nn, ProgressBar, RunStoppedError, saveWeights, writeFileAtomic, type DistillConfig, type RunRecord } from '../index.js';
+import { defaultCheckpointPath, onInterrupt, placeOf, placeText, readCheckpoint, resumeCommand, testInterrupts } from './checkpoint-files.js';
 import { initGpu } from './gpu.js';
 import { choiceOption, jsonOption, numberIn } from './options.js';
 import { CliError, Reporter } from './output.js';
@@ -102,7 +102,7 @@ async function distillAction(o: DistillOptions, cmd: Command): Promise<void> {
     if (!(e instanceof RunStoppedError)) throw e;
     const place = placeOf(nn.parseSafetensors(e.checkpoint, 'checkpoint').metadata)!;
     const ckpt = o.checkpoint ?? defaultCheckpointPath(o.out);
-    if (!o.checkpoint) writeAtomic(ckpt, e.checkpoint);
+    if (!o.checkpoint) writeFileAtomic(ckpt, e.checkpoint);
     out.result({ student: student.name, stopReason: 'signal', stoppedAt: place, history: e.history.map(slimLog), checkpoint: ckpt, resumedFrom: o.resume ?? null, out: null, seconds: (performance.now() - t0) / 1000 });
     out.note(`kdgpu: stopped ${placeText(place)}; checkpoint written to ${ckpt}. Resume with:\n  ${resumeCommand(process.argv.slice(2), ckpt)}`);
     process.exitCode = 130;
@@ -168,7 +168,7 @@ async function distillRun(o: DistillOptions, cmd: Command, out: Reporter, t0: nu
       : {
           signal,
           onStop: 'checkpoint' as const,
-          checkpoint: o.checkpoint ? (bytes: Uint8Array) => writeAtomic(o.checkpoint!, bytes) : undefined,
+          checkpoint: o.checkpoint ? (bytes: Uint8Array) => writeFileAtomic(o.checkpoint!, bytes) : undefined,
           resumeFrom: resume?.bytes,
           resumeName: o.resume,
         }),

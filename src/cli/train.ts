@@ -12,8 +12,8 @@
  *         null), resumedFrom (path or null) }
  */
 import { Command, Option } from 'commander';
-import { nn, ProgressBar, saveWeights } from '../index.js';
-import { defaultCheckpointPath, onInterrupt, placeOf, placeText, readCheckpoint, resumeCommand, testInterrupts, writeAtomic } from './checkpoint-files.js';
+import { nn, ProgressBar, saveWeights, writeFileAtomic } from '../index.js';
+import { defaultCheckpointPath, onInterrupt, placeOf, placeText, readCheckpoint, resumeCommand, testInterrupts } from './checkpoint-files.js';
 import { initGpu } from './gpu.js';
 import { resolveModel } from './model-source.js';
 import { choiceOption, jsonOption, maxParamsOption, nonNegativeInt, nonNegativeNumber, positiveInt, positiveNumber } from './options.js';
@@ -83,7 +83,7 @@ async function trainAction(o: TrainOptions, cmd: Command): Promise<void> {
       onStop: 'checkpoint',
       resumeFrom: resume?.bytes,
       resumeName: o.resume,
-      checkpoint: o.checkpoint ? (bytes) => writeAtomic(o.checkpoint!, bytes) : undefined,
+      checkpoint: o.checkpoint ? (bytes) => writeFileAtomic(o.checkpoint!, bytes) : undefined,
     });
   } catch (e) {
     (bar as ProgressBar | null)?.stop();
@@ -99,7 +99,7 @@ async function trainAction(o: TrainOptions, cmd: Command): Promise<void> {
   if (r.stopReason === 'signal') {
     const place = placeOf(nn.parseSafetensors(r.checkpoint!, 'checkpoint').metadata)!;
     const ckpt = o.checkpoint ?? defaultCheckpointPath(o.out);
-    if (!o.checkpoint) writeAtomic(ckpt, r.checkpoint!);
+    if (!o.checkpoint) writeFileAtomic(ckpt, r.checkpoint!);
     out.result({ ...base, history, stopReason: r.stopReason, stoppedAt: place, test: null, seconds: (performance.now() - t0) / 1000, out: null, ...files, checkpoint: ckpt });
     out.note(`kdgpu: stopped ${placeText(place)}; checkpoint written to ${ckpt}. Resume with:\n  ${resumeCommand(process.argv.slice(2), ckpt)}`);
     process.exitCode = 130;

@@ -4,6 +4,7 @@
  * ConstantOfShape/Slice/Transpose/Cast for pads). Evaluated on the CPU each forward once the
  * input's shape is known, so no kernel ever runs for them.
  */
+import { stridesOf } from '../autograd/shape.js';
 import { checkedSize, OnnxError } from './errors.js';
 import { label, type AttributeValue, type OnnxNode } from './graph.js';
 import type { HostTensor } from './tensor-data.js';
@@ -19,16 +20,6 @@ export const HOST_ONLY_OPS: ReadonlySet<string> = new Set(['Gather', 'ConstantOf
 
 /** Host values larger than this are refused (they are shapes and indices, not activations). */
 const MAX_HOST = 1 << 20;
-
-const stridesOf = (dims: readonly number[]): number[] => {
-  const s = new Array<number>(dims.length);
-  let acc = 1;
-  for (let i = dims.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= dims[i];
-  }
-  return s;
-};
 
 /** A host tensor with the given dtype, dims and values. */
 export function host(dtype: 'float' | 'int', dims: readonly number[], data: ArrayLike<number>): HostTensor {
