@@ -81,3 +81,63 @@ export function kdDistillStep(engine: kd.Engine, spec: DistillSpec, B: number): 
   const opts = { temperature: spec.temperature, alpha: spec.alpha };
   return stepRunner(engine, kd.nn.buildModel(spec.student, { seed: 0 }), B, (out, x, y) => kd.kdLoss(kd.nn.logitsOf(out), teacher.logProbs(teacher.raw(x), spec.temperature), y, opts), [teacher]);
 }
+
+/**
+ * Training steps as `kd.distill` and `kd.trainModel` run them: batches drawn by a shuffling
+ * GpuLoader over a synthetic set of `8·B` samples (one gather dispatch per batch). `cached`: the
+ * distillation step with the teacher's logits cached for the whole set (kd.TeacherCache, one
+ * teacher pass at setup), so each step gathers the batch's rows and adds the KD term; otherwise
+ * the scratch step (cross-entropy on the labels). The two differ only in the loss.
+ */
+export async function kdLoaderStep(engine: kd.Engine, studentName: string, B: number, cached: { teacher: string; temperature: number; alpha: number } | null): Promise<StepRunner> {
+  const n = 8 * B;
+  const data: kd.ArrayDataset = { x: randArray(n * 784, 13), y: randLabels(n), sampleShape: [1, 28, 28], count: n, classes: 10 };
+  const loader = new kd.GpuLoader(data, { batchSize: B, shuffle: true, dropLast: true, seed: 0 });
+  const student = kd.nn.buildModel(studentName, { seed: 0 });
+  student.train();
+  const opt = new kd.nn.Adam(student.parameters(), { lr: 1e-3 });
+  let teacher: kd.Teacher | null = null;
+  let cache: kd.TeacherCache | null = null;
+  let raw: kd.Tensor | null = null;
+  if (cached) {
+    teacher = new kd.Teacher(kd.nn.buildModel(cached.teacher, { seed: 1 }));
+    cache = new kd.TeacherCache();
+    raw = (await cache.get(teacher, data)).raw;
+  }
+  const T = cached?.temperature ?? 1;
+  const opts = { temperature: T, alpha: cached?.alpha ?? 0 };
+  let batches = loader.epoch();
+  const nextBatch = (): kd.Batch => {
+    let r = batches.next();
+    if (r.done) {
+      batches = loader.epoch();
+      r = batches.next();
+    }
+    return r.value as kd.Batch;
+  };
+  return {
+    async run() {
+      const batch = nextBatch();
+      const l = kd.tidy(() => {
+        const logits = kd.nn.logitsOf(student.forward(batch.x));
+        const value = raw && teacher ? kd.kdLoss(logits, teacher.logProbs(batch.gather(raw), T), batch.y, opts) : kd.softmaxCrossEntropy(logits, batch.y);
+        opt.zeroGrad();
+        value.backward();
+        return value;
+      });
+      l.dispose();
+      batch.x.dispose();
+      batch.y.dispose();
+      opt.step(); // submits the step
+      await engine.sync();
+    },
+    dispose() {
+      batches.return(undefined);
+      opt.dispose();
+      student.dispose();
+      cache?.clear();
+      teacher?.dispose();
+      loader.dispose();
+    },
+  };
+}

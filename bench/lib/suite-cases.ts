@@ -7,7 +7,7 @@ import * as kd from '../../src/index.js';
 import { calibrate, makeCeiling, type CeilingShape } from '../fma-ceiling.js';
 import { convFlops, kdRowRunner, tfRowRunner } from './cnn-rows.js';
 import { kdMatmul, kdMatmulKernel, matmulFlops, tfMatmul } from './matmul-runners.js';
-import { forwardFlops, kdDistillStep, kdTrainStep, trainStepFlops, type DistillSpec } from './steps-kdgpu.js';
+import { forwardFlops, kdDistillStep, kdLoaderStep, kdTrainStep, trainStepFlops, type DistillSpec } from './steps-kdgpu.js';
 import { tfDistillStep, tfTrainStep } from './steps-tfjs.js';
 import type { Peer, RunnerFactory, Section, SuiteCase } from './suite-harness.js';
 import type { SuiteOptions } from './suite-options.js';
@@ -142,7 +142,7 @@ export function stepCases(ctx: CaseContext): SuiteCase[] {
     note: `kdgpu kernel: ${kdMatmulKernel(engine, B, 784, 784)}; the largest GEMM of the MLP step, for its matmul-speed bound (measured in alternation with the step)`,
     peers: { kdgpu: kdgpuPeer(() => kdMatmul(engine, B, 784, 784)) },
   };
-  const steps = ['mnist-mlp-student', 'mnist-cnn-small'].map(
+  const steps = ['mnist-mlp-student', 'mnist-cnn-small', 'mnist-cnn-teacher'].map(
     (model): SuiteCase => ({
       section: 'steps',
       name: stepCaseName(model),
@@ -162,6 +162,37 @@ export function stepCases(ctx: CaseContext): SuiteCase[] {
 
 export function distillSpec(opts: SuiteOptions): DistillSpec {
   return { teacher: opts.teacher, student: opts.student, temperature: opts.temperature, alpha: opts.alpha };
+}
+
+export const cachedDistillName = (student: string) => `distill step (cached logits) → ${student}`;
+export const loaderStepName = (student: string) => `train step ${student} (loader)`;
+
+/**
+ * A distillation step with the teacher's logits cached, as kd.distill runs it, and — measured in
+ * the same alternation, as its companion — the scratch step of the same student from the same
+ * kind of loader: their ratio is what distillation costs per step over training from scratch.
+ */
+function cachedDistillCase(ctx: CaseContext, student: string): SuiteCase {
+  const { engine, opts } = ctx;
+  const B = opts.batch;
+  const flops = flopsOf(student, (m) => trainStepFlops(m, B));
+  const kd = { teacher: opts.teacher, temperature: opts.temperature, alpha: opts.alpha };
+  return {
+    section: 'distill',
+    name: cachedDistillName(student),
+    flops,
+    note: `batch ${B}; ${opts.teacher}'s logits cached for the loader's set (kd.TeacherCache), gathered per batch; T=${opts.temperature}, alpha=${opts.alpha}; kdgpu only`,
+    peers: { kdgpu: async () => kdLoaderStep(engine, student, B, kd) },
+    companions: [
+      {
+        section: 'distill',
+        name: loaderStepName(student),
+        flops,
+        note: `batch ${B}; the scratch step from the same loader (cross-entropy only), alternating with the cached distillation step`,
+        peers: { kdgpu: async () => kdLoaderStep(engine, student, B, null) },
+      },
+    ],
+  };
 }
 
 /** A distillation step: frozen teacher forward (no tape) + the student's step on kdLoss. */
@@ -185,5 +216,6 @@ export function distillCases(ctx: CaseContext): SuiteCase[] {
         torch: (probe) => ({ kind: 'distill', teacher: spec.teacher, student: spec.student, batch: batchOf(probe), T: spec.temperature, alpha: spec.alpha }),
       }),
     },
+    ...[spec.student, 'mnist-cnn-small'].map((s) => cachedDistillCase(ctx, s)),
   ];
 }

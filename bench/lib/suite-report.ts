@@ -3,7 +3,7 @@
  * and the derived figures (FMA ceiling share, the MLP step's matmul-speed bound, memory).
  */
 import type { AdapterDescription } from '../../src/index.js';
-import type { CeilingInfo } from './suite-cases.js';
+import { cachedDistillName, loaderStepName, type CeilingInfo } from './suite-cases.js';
 import { median } from './timing.js';
 import { fmtMs, isMeasured, PEERS, type CaseResult, type Peer, type PeerResult } from './suite-harness.js';
 import { totalBytes, type MemoryResult } from './suite-memory.js';
@@ -78,6 +78,34 @@ export function matmulBound(cases: CaseResult[], gemmPrefix: string, stepName: s
   return out;
 }
 
+/** A case's kdgpu time ÷ its companion's (the median ratio, and per repetition where they alternated). */
+export function pairedRatio(cases: CaseResult[], name: string, companion: string): { ratio: number; paired?: { median: number; min: number; max: number } } | null {
+  const a = cases.find((c) => c.name === name);
+  const b = cases.find((c) => c.name === companion);
+  const x = a?.results.kdgpu;
+  const y = b?.results.kdgpu;
+  if (!a || !b || !isMeasured(x) || !isMeasured(y)) return null;
+  const out: { ratio: number; paired?: { median: number; min: number; max: number } } = { ratio: x.medianMs / y.medianMs };
+  if (b.alternatedWith === name && x.wallMs.length === y.wallMs.length) {
+    const per = x.wallMs.map((ms, i) => ms / y.wallMs[i]);
+    out.paired = { median: median(per), min: Math.min(...per), max: Math.max(...per) };
+  }
+  return out;
+}
+
+/** Per student: the cached distillation step's time ÷ the scratch step's (both from a loader). */
+export function distillCosts(r: SuiteResult): { student: string; ratio: number; paired?: { median: number; min: number; max: number } }[] {
+  const cases = r.sections.distill?.cases ?? [];
+  const prefix = cachedDistillName('');
+  return cases
+    .filter((c) => c.name.startsWith(prefix))
+    .flatMap((c) => {
+      const student = c.name.slice(prefix.length);
+      const p = pairedRatio(cases, c.name, loaderStepName(student));
+      return p ? [{ student, ...p }] : [];
+    });
+}
+
 function cell(r: PeerResult | undefined, reps: number): string {
   if (!r) return '—';
   if ('skipped' in r) return 'skipped';
@@ -115,6 +143,12 @@ export function summaryLines(r: SuiteResult): string[] {
     lines.push(
       `MLP training step's matmul-speed bound: ${(b.stepFlops / 1e9).toFixed(3)} GFLOP of GEMMs ÷ kdgpu's ${b.gemmGflops.toFixed(2)} GFLOP/s at ${b.gemm} = ${fmtMs(b.boundMs)} ms; the step takes ${fmtMs(b.stepMs)} ms = ${b.ratio.toFixed(2)}× the bound.` +
         (b.paired ? ` Per repetition (step ÷ the bound from the GEMM run just before it): median ${b.paired.median.toFixed(2)}×, ${b.paired.min.toFixed(2)}–${b.paired.max.toFixed(2)}×.` : ''),
+    );
+  }
+  for (const d of distillCosts(r)) {
+    lines.push(
+      `Distillation with cached logits costs ${d.ratio.toFixed(2)}× the scratch step of ${d.student} (same loader, alternating)` +
+        (d.paired ? `; per repetition: median ${d.paired.median.toFixed(2)}×, ${d.paired.min.toFixed(2)}–${d.paired.max.toFixed(2)}×.` : '.'),
     );
   }
   const m = r.sections.memory;
