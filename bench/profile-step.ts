@@ -5,14 +5,19 @@
  * GFLOP/s (for the kernels whose FLOPs kdgpu counts: matmul, conv2d, pooling).
  *
  *   npx tsx bench/profile-step.ts [--model mnist-mlp-student] [--batch 256] [--steps 3] [--top 15]
+ *                                 [--step plain|loader|kd-cached] [--teacher hinton-mlp-teacher]
  *
  * A step is what `fit` records: forward, softmax cross-entropy, backward and an Adam update, on a
  * random batch (inputs uniform in [0, 1), random labels), submitted as one queue submission. Wall
  * time per step is measured on the plain steps, each waited for (engine.sync()); profiled steps
  * run every dispatch in a compute pass of its own, so their wall time is given apart. The same
  * table comes out of any training run with KDGPU_PROFILE=1 (per epoch, from `fit`).
+ * `--step loader` draws the batches from a shuffling GpuLoader instead, and `--step kd-cached` is
+ * the distillation step with --teacher's logits cached (bench/lib/steps-kdgpu.ts kdLoaderStep):
+ * profile both to see what distillation adds to the scratch step.
  */
 import * as kd from '../src/index.js';
+import { kdLoaderStep, type StepRunner } from './lib/steps-kdgpu.js';
 
 const argv = process.argv.slice(2);
 function opt(name: string, dflt: string): string {
@@ -29,6 +34,9 @@ const modelName = opt('model', 'mnist-mlp-student');
 const batch = intOpt('batch', 256);
 const steps = intOpt('steps', 3);
 const top = intOpt('top', 15);
+const stepKind = opt('step', 'plain');
+if (!['plain', 'loader', 'kd-cached'].includes(stepKind)) throw new Error(`--step must be plain, loader or kd-cached, got '${stepKind}'`);
+const teacherName = opt('teacher', 'hinton-mlp-teacher');
 const info = kd.nn.MODELS[modelName];
 if (!info) throw new Error(`unknown model '${modelName}'; built-in models: ${Object.keys(kd.nn.MODELS).join(', ')}`);
 
@@ -49,35 +57,33 @@ const y = kd.tensor(labels, [batch]);
 const s = kd.nn.summary(model, info.inputShape);
 // Training FLOPs per image: forward plus backward at about twice the forward (the usual 3x).
 const trainFlops = 3 * 2 * s.macs * batch;
-console.log(`model: ${modelName}, ${s.params.toLocaleString('en-US')} parameters; batch ${batch}; ${steps} step${steps === 1 ? '' : 's'}`);
+console.log(`model: ${modelName}, ${s.params.toLocaleString('en-US')} parameters; batch ${batch}; ${steps} step${steps === 1 ? '' : 's'}; step: ${stepKind}${stepKind === 'kd-cached' ? ` (teacher ${teacherName}, T=4, alpha=0.9)` : ''}`);
 
-function step(): void {
+const loaderRunner: StepRunner | null =
+  stepKind === 'plain' ? null : await kdLoaderStep(e, modelName, batch, stepKind === 'kd-cached' ? { teacher: teacherName, temperature: 4, alpha: 0.9 } : null);
+
+async function step(): Promise<void> {
+  if (loaderRunner) return void (await loaderRunner.run()); // waits for its own work
   kd.tidy(() => {
     const loss = kd.softmaxCrossEntropy(kd.nn.logitsOf(model.forward(x)), y);
     optimizer.zeroGrad();
     loss.backward();
   });
   optimizer.step(); // submits the step
+  await e.sync();
 }
 
 let t = performance.now();
-step();
-await e.sync();
+await step();
 console.log(`warm-up step: ${(performance.now() - t).toFixed(0)} ms (pipelines compiled)`);
 
 t = performance.now();
-for (let i = 0; i < steps; i++) {
-  step();
-  await e.sync();
-}
+for (let i = 0; i < steps; i++) await step();
 const wallMs = (performance.now() - t) / steps;
 
 e.startProfile();
 t = performance.now();
-for (let i = 0; i < steps; i++) {
-  step();
-  await e.sync();
-}
+for (let i = 0; i < steps; i++) await step();
 const profiledWallMs = (performance.now() - t) / steps;
 const report = await e.stopProfile();
 
@@ -88,6 +94,7 @@ const gpuMs = report.totalNs / steps / 1e6;
 console.log(`wall time per step: ${wallMs.toFixed(1)} ms (${((trainFlops / wallMs) * 1e-6).toFixed(2)} GFLOP/s at ~3x forward FLOPs, ${Math.round((batch * 1000) / wallMs)} images/s)`);
 console.log(`profiled: ${profiledWallMs.toFixed(1)} ms wall per step, ${gpuMs.toFixed(1)} ms of it in kernels`);
 
+loaderRunner?.dispose();
 x.dispose();
 y.dispose();
 optimizer.dispose();
