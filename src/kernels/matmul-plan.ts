@@ -17,8 +17,25 @@ export interface MatmulTile {
   sg?: boolean;
 }
 
-/** How runMatmul computes a product: register-tiled (with its tile) or the general kernel. */
-export type MatmulPlan = { kind: 'tiled'; tile: MatmulTile } | { kind: 'general' };
+/**
+ * A workgroup-shared tiled kernel's shape (matmul-shared.ts): the workgroup computes a
+ * (tm·wy)×(4·tn4·wx) block of C, staging bk-deep slices of op(A) and op(B) in workgroup memory;
+ * each invocation accumulates tm×4·tn4 outputs from them.
+ */
+export interface SharedTile {
+  /** Rows of C per invocation (a multiple of 4). */
+  tm: number;
+  /** vec4 column groups of C per invocation. */
+  tn4: number;
+  /** Workgroup size. */
+  wx: number;
+  wy: number;
+  /** K values staged per step (a multiple of 4). */
+  bk: number;
+}
+
+/** How runMatmul computes a product: register-tiled, workgroup-shared tiled (each with its tile) or the general kernel. */
+export type MatmulPlan = { kind: 'tiled'; tile: MatmulTile } | { kind: 'shared'; tile: SharedTile } | { kind: 'general' };
 
 /** Large products on a CPU adapter: a 16×32 block of C per invocation (128 vec4 accumulators). */
 export const TILE_LARGE: MatmulTile = { tm: 16, tn4: 8, wx: 2, wy: 4 };
@@ -38,6 +55,46 @@ export const TILE_THIN: MatmulTile = { tm: 4, tn4: 2, wx: 8, wy: 2 };
  */
 export const TILE_GPU: MatmulTile = { tm: 8, tn4: 2, wx: 16, wy: 8 };
 
+/** GPUs: a 64×64 block per workgroup of 16×16, 4×4 outputs per invocation, K staged 16 at a time. */
+export const SHARED_64: SharedTile = { tm: 4, tn4: 1, wx: 16, wy: 16, bk: 16 };
+/** GPUs, small products (more workgroups in flight): a 32×32 block per 8×8 workgroup, 4×4 per invocation. */
+export const SHARED_32: SharedTile = { tm: 4, tn4: 1, wx: 8, wy: 8, bk: 16 };
+/** GPUs, large products: a 64×128 block per 16×16 workgroup, 4×8 per invocation (more reuse per shared load). */
+export const SHARED_64X128: SharedTile = { tm: 4, tn4: 2, wx: 16, wy: 16, bk: 16 };
+
+/**
+ * Every plan by name: what `KDGPU_MATMUL_PLAN` (see forcedMatmulPlan), the A/B bench and the
+ * device bundle's bench name them by.
+ */
+export const MATMUL_PLANS: Readonly<Record<string, MatmulPlan>> = {
+  'tiled-8x8': { kind: 'tiled', tile: TILE_SMALL },
+  'tiled-16x32': { kind: 'tiled', tile: TILE_LARGE },
+  'tiled-8x8-sg': { kind: 'tiled', tile: TILE_SMALL_SG },
+  'tiled-16x32-sg': { kind: 'tiled', tile: TILE_LARGE_SG },
+  'tiled-4x8': { kind: 'tiled', tile: TILE_THIN },
+  'tiled-gpu': { kind: 'tiled', tile: TILE_GPU },
+  'shared-64x64': { kind: 'shared', tile: SHARED_64 },
+  'shared-32x32': { kind: 'shared', tile: SHARED_32 },
+  'shared-64x128': { kind: 'shared', tile: SHARED_64X128 },
+  general: { kind: 'general' },
+};
+
+/**
+ * The plan named by the environment variable `KDGPU_MATMUL_PLAN` (a key of MATMUL_PLANS), read
+ * here and nowhere else, on every call (so a test may set it and unset it): when set, every
+ * product whose plan is left to the planner (planMatmul, the conv weight-gradient GEMM) runs
+ * that plan, e.g. to test the GPU kernels on a CPU adapter. Plans passed to runMatmul explicitly
+ * are kept. Undefined when unset (or outside Node); an unknown name throws.
+ */
+export function forcedMatmulPlan(): MatmulPlan | undefined {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const name = env?.KDGPU_MATMUL_PLAN;
+  if (!name) return undefined;
+  const plan = MATMUL_PLANS[name];
+  if (!plan) throw new Error(`kdgpu: KDGPU_MATMUL_PLAN=${name} names no matmul plan; known: ${Object.keys(MATMUL_PLANS).join(', ')}`);
+  return plan;
+}
+
 /**
  * Which kernel runMatmul uses for a product of this shape; `software` says whether the adapter is
  * a CPU implementation such as SwiftShader (the tiles above were measured there), `subgroups`
@@ -46,6 +103,8 @@ export const TILE_GPU: MatmulTile = { tm: 8, tn4: 2, wx: 16, wy: 8 };
  * compiler keeps each invocation's loads cheap, so the smaller tile's extra loads cost little).
  */
 export function planMatmul(M: number, N: number, K: number, software = true, subgroups = false, llvmpipe = false): MatmulPlan {
+  const forced = forcedMatmulPlan();
+  if (forced) return forced;
   if (M < 8) return { kind: 'tiled', tile: TILE_THIN };
   if (!software) return { kind: 'tiled', tile: TILE_GPU };
   if (llvmpipe) return { kind: 'tiled', tile: TILE_SMALL };

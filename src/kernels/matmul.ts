@@ -42,8 +42,26 @@ import { kernel } from '../gpu/kernel-registry.js';
 import type { Activation } from './elementwise-ops.js';
 import { epilogue as applyEpilogue, epilogueName } from './epilogue.js';
 import { planMatmul, type MatmulPlan, type MatmulTile } from './matmul-plan.js';
+import { sharedBlock, sharedMatmulKernel } from './matmul-shared.js';
+import { BATCH_OFFSETS, bindings, PARAMS } from './matmul-wgsl.js';
 
-export { planMatmul, TILE_GPU, TILE_LARGE, TILE_LARGE_SG, TILE_SMALL, TILE_SMALL_SG, TILE_THIN, type MatmulPlan, type MatmulTile } from './matmul-plan.js';
+export {
+  forcedMatmulPlan,
+  MATMUL_PLANS,
+  planMatmul,
+  SHARED_32,
+  SHARED_64,
+  SHARED_64X128,
+  TILE_GPU,
+  TILE_LARGE,
+  TILE_LARGE_SG,
+  TILE_SMALL,
+  TILE_SMALL_SG,
+  TILE_THIN,
+  type MatmulPlan,
+  type MatmulTile,
+  type SharedTile,
+} from './matmul-plan.js';
 
 export interface MatmulEpilogue {
   /** Length-N bias added to every row. */
@@ -66,30 +84,6 @@ export interface MatmulArgs {
 
 /** Batch shapes live in `array<vec4<u32>, 2>` uniforms. */
 const MAX_BATCH_RANK = 8;
-
-// ---- shared WGSL pieces ------------------------------------------------------------------
-
-const PARAMS = `struct Params { M: u32, N: u32, K: u32, rank: u32, aRow: u32, aCol: u32, bRow: u32, bCol: u32,
-  batchShape: array<vec4<u32>, 2>, aBatch: array<vec4<u32>, 2>, bBatch: array<vec4<u32>, 2>, }`;
-
-/** Element offsets of this workgroup's A and B matrices (batch index = workgroup_id.z). */
-const BATCH_OFFSETS = `  var aBase = 0u; var bBase = 0u;
-  { var rem = wid.z;
-    for (var d = i32(p.rank) - 1i; d >= 0i; d--) {
-      let q = u32(d);
-      let e = p.batchShape[q / 4u][q % 4u];
-      let i = rem % e; rem = rem / e;
-      aBase += i * p.aBatch[q / 4u][q % 4u];
-      bBase += i * p.bBatch[q / 4u][q % 4u];
-    } }`;
-
-function bindings(aType: string, bType: string, bias: boolean): string {
-  return `@group(0) @binding(0) var<storage, read> a: array<${aType}>;
-@group(0) @binding(1) var<storage, read> b: array<${bType}>;
-${bias ? '@group(0) @binding(2) var<storage, read> bias: array<f32>;\n' : ''}@group(0) @binding(3) var<storage, read_write> c: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;`;
-}
-
 
 // ---- tiled kernel ----------------------------------------------------------------------------
 
@@ -364,6 +358,7 @@ ${BATCH_OFFSETS}
 export function matmulKernel(plan: MatmulPlan, modes: [OperandMode, OperandMode], bias: boolean, activation: Activation | undefined): Kernel {
   const epi = epilogueName(bias, activation);
   if (plan.kind === 'general') return kernel(`matmul.general${epi}`, () => generalSource(bias, activation));
+  if (plan.kind === 'shared') return sharedMatmulKernel(plan.tile, modes, bias, activation);
   const t = plan.tile;
   const name = `matmul.${modes[0]}${modes[1]}.${t.tm}x${4 * t.tn4}.wg${t.wx}x${t.wy}${t.sg ? '.sg' : ''}${epi}`;
   return kernel(name, () => tiledSource(modes[0], modes[1], t, bias, activation));
@@ -402,6 +397,9 @@ export function runMatmul(
   if (chosen.kind === 'tiled') {
     const t = chosen.tile;
     groups = [Math.ceil(N / (4 * t.tn4 * t.wx)), Math.ceil(M / (t.tm * t.wy))];
+  } else if (chosen.kind === 'shared') {
+    const [bm, bn] = sharedBlock(chosen.tile);
+    groups = [Math.ceil(N / bn), Math.ceil(M / bm)];
   } else {
     groups = [Math.ceil(N / (GTILE * GWX)), Math.ceil(M / (GTILE * GWY))];
   }

@@ -21,7 +21,7 @@
 import type { PooledBuffer } from '../../gpu/buffer-pool.js';
 import type { Engine } from '../../gpu/engine.js';
 import { bindings, dispatch1d, kernel, main1d, guardedIndex, digit } from '../../gpu/kernel-registry.js';
-import { planMatmul, runMatmul, TILE_LARGE, TILE_LARGE_SG, type MatmulPlan } from '../matmul.js';
+import { forcedMatmulPlan, planMatmul, runMatmul, TILE_LARGE, TILE_LARGE_SG, type MatmulPlan } from '../matmul.js';
 import type { ConvGeometry } from './geometry.js';
 import { reduceSplits } from './splits.js';
 
@@ -139,7 +139,7 @@ export function runConv2dGradWeightGemm(engine: Engine, x: PooledBuffer, dy: Poo
   // 64 output channels fill the large tile's 4 × 16 rows; fewer would leave most lanes idle
   // (llvmpipe: the 8×8 tile, as planMatmul says).
   const llvmpipe = engine.adapter.kind === 'llvmpipe';
-  const mm: MatmulPlan = g.O >= 48 && !llvmpipe ? { kind: 'tiled', tile: engine.subgroups ? TILE_LARGE_SG : TILE_LARGE } : planMatmul(g.O, CKK, Kc, engine.adapter.software, engine.subgroups, llvmpipe);
+  const mm: MatmulPlan = forcedMatmulPlan() ?? (g.O >= 48 && !llvmpipe ? { kind: 'tiled', tile: engine.subgroups ? TILE_LARGE_SG : TILE_LARGE } : planMatmul(g.O, CKK, Kc, engine.adapter.software, engine.subgroups, llvmpipe));
   const im2col = kernel(`conv2d.im2col.k${g.KH}x${g.KW}`, () => IM2COL_SRC(g.KH, g.KW));
   const regroup = kernel('conv2d.regroupDy', REGROUP_SRC);
   let out: PooledBuffer | undefined;
