@@ -4,20 +4,13 @@
  * Adam 1e-3) and a distillation step (the teacher's logits outside the gradient tape, then the
  * student's step on alpha·T²·KL(teacher_T ‖ student_T) + (1 − alpha)·CE).
  */
-import * as kd from '../../src/index.js';
 import type { DistillSpec, StepRunner } from './steps-kdgpu.js';
-import { tfBatch, tfMirror, type TfModel } from './tfjs-models.js';
+import { builtinLayers, tfBatch, tfMirrorOf, type MirrorLayer, type TfModel } from './tfjs-models.js';
 import { tf } from './tfjs.js';
 
-/** The tfjs mirror of a built-in kdgpu model (the kdgpu model is built only for its layer list). */
-function mirrorOf(name: string, seed: number): TfModel {
-  const m = kd.nn.buildModel(name, { seed });
-  try {
-    return tfMirror(m, seed * 1000);
-  } finally {
-    m.dispose();
-  }
-}
+/** Seeds of the mirrors' weights: the student's and the teacher's. */
+const STUDENT_SEED = 0;
+const TEACHER_SEED = 1000;
 
 function stepRunner(student: TfModel, B: number, sync: () => Promise<void>, loss: (x: tf.Tensor4D, onehot: tf.Tensor2D) => () => tf.Scalar, extra: TfModel[] = []): StepRunner {
   const { x, onehot } = tfBatch(B);
@@ -40,13 +33,23 @@ function stepRunner(student: TfModel, B: number, sync: () => Promise<void>, loss
 }
 
 export function tfTrainStep(modelName: string, B: number, sync: () => Promise<void>): StepRunner {
-  const model = mirrorOf(modelName, 0);
+  return tfTrainStepOf(builtinLayers(modelName), B, sync);
+}
+
+/** tfTrainStep for a model given as its mirrored layers (where no kdgpu engine can build it: the browser page). */
+export function tfTrainStepOf(layers: MirrorLayer[], B: number, sync: () => Promise<void>): StepRunner {
+  const model = tfMirrorOf(layers, STUDENT_SEED);
   return stepRunner(model, B, sync, (x, onehot) => () => tf.losses.softmaxCrossEntropy(onehot, model.forward(x, true)) as tf.Scalar);
 }
 
 export function tfDistillStep(spec: DistillSpec, B: number, sync: () => Promise<void>): StepRunner {
-  const teacher = mirrorOf(spec.teacher, 1);
-  const student = mirrorOf(spec.student, 0);
+  return tfDistillStepOf(builtinLayers(spec.teacher), builtinLayers(spec.student), spec, B, sync);
+}
+
+/** tfDistillStep for models given as their mirrored layers (see tfTrainStepOf). */
+export function tfDistillStepOf(teacherLayers: MirrorLayer[], studentLayers: MirrorLayer[], spec: Pick<DistillSpec, 'temperature' | 'alpha'>, B: number, sync: () => Promise<void>): StepRunner {
+  const teacher = tfMirrorOf(teacherLayers, TEACHER_SEED);
+  const student = tfMirrorOf(studentLayers, STUDENT_SEED);
   const T = spec.temperature;
   return stepRunner(
     student,

@@ -26,51 +26,99 @@ function pair(v: unknown, dflt: number): [number, number] {
   throw new Error(`tfjs mirror: unsupported size ${JSON.stringify(v)}`);
 }
 
-/** Builds the tfjs mirror of a kdgpu Sequential on the active backend. */
-export function tfMirror(model: kd.nn.Module, seed = 0): TfModel {
+/**
+ * A layer of a mirrored model as plain data: what the browser page of the tfjs-wasm peers
+ * (bench/web/wasm-peer-page.ts) receives, since it has no kdgpu engine to build the model with.
+ */
+export type MirrorLayer =
+  | { type: 'linear'; inFeatures: number; outFeatures: number; relu: boolean }
+  | { type: 'conv'; inChannels: number; outChannels: number; kernel: [number, number] }
+  | { type: 'maxpool'; kernel: [number, number]; stride: [number, number] }
+  | { type: 'flatten' }
+  | { type: 'dropout'; p: number }
+  | { type: 'relu' };
+
+/** The layers of a kdgpu Sequential as the mirror builds them (a ReLU after a layer is fused into it). */
+export function mirrorLayers(model: kd.nn.Module): MirrorLayer[] {
   if (!(model instanceof kd.nn.Sequential)) throw new Error('tfjs mirror: only Sequential models are mirrored');
-  const variables: tf.Variable[] = [];
-  const param = (shape: number[], fanIn: number) => {
-    const v = tf.variable(tf.tensor(randArray(shape.reduce((a, b) => a * b, 1), seed + variables.length, 1 / Math.sqrt(fanIn)), shape));
-    variables.push(v);
-    return v;
-  };
-  const ops: Op[] = [];
+  const out: MirrorLayer[] = [];
   const layers = model.layers;
   for (let i = 0; i < layers.length; i++) {
     const m = layers[i];
     const relu = layers[i + 1] instanceof kd.nn.ReLU || (m as { activation?: string }).activation === 'relu';
     if (relu && layers[i + 1] instanceof kd.nn.ReLU) i++;
     if (m instanceof kd.nn.Linear) {
-      const w = param([m.inFeatures, m.outFeatures], m.inFeatures);
-      const b = param([m.outFeatures], m.inFeatures);
-      ops.push((h) => tf.fused.matMul({ a: h as tf.Tensor2D, b: w, bias: b, activation: relu ? 'relu' : 'linear' }));
+      out.push({ type: 'linear', inFeatures: m.inFeatures, outFeatures: m.outFeatures, relu });
     } else if (m instanceof kd.nn.Conv2d) {
-      const [kh, kw] = m.kernelSize;
       if (pair(m.options.stride, 1).some((s) => s !== 1) || ![undefined, 0, 'valid'].includes(m.options.padding as never) || !relu) {
         throw new Error(`tfjs mirror: only stride-1, unpadded Conv2d + ReLU is mirrored (${m.describe()})`);
       }
-      const fanIn = m.inChannels * kh * kw;
-      const w = param([kh, kw, m.inChannels, m.outChannels], fanIn);
-      const b = param([m.outChannels], fanIn);
-      const conv = convRelu();
-      ops.push((h) => conv(h as tf.Tensor4D, w as unknown as tf.Tensor4D, b as unknown as tf.Tensor1D));
+      out.push({ type: 'conv', inChannels: m.inChannels, outChannels: m.outChannels, kernel: [m.kernelSize[0], m.kernelSize[1]] });
     } else if (m instanceof kd.nn.MaxPool2d) {
       const k = pair(m.options.kernel, 2);
-      const s = pair(m.options.stride, k[0]);
       if (m.options.padding) throw new Error('tfjs mirror: padded pooling is not mirrored');
-      ops.push((h) => tf.maxPool(h as tf.Tensor4D, k, s, 'valid'));
+      out.push({ type: 'maxpool', kernel: k, stride: pair(m.options.stride, k[0]) });
     } else if (m instanceof kd.nn.Flatten) {
-      ops.push((h) => tf.reshape(h, [h.shape[0], -1]));
+      out.push({ type: 'flatten' });
     } else if (m instanceof kd.nn.Dropout) {
-      const p = m.p;
-      ops.push((h, training) => (training && p > 0 ? tf.dropout(h, p) : h));
+      out.push({ type: 'dropout', p: m.p });
     } else if (m instanceof kd.nn.ReLU) {
-      ops.push((h) => tf.relu(h));
+      out.push({ type: 'relu' });
     } else {
       throw new Error(`tfjs mirror: layer ${m.describe()} is not mirrored`);
     }
   }
+  return out;
+}
+
+/** The layers of the built-in kdgpu model `name` (built, read, and disposed). */
+export function builtinLayers(name: string): MirrorLayer[] {
+  const m = kd.nn.buildModel(name, { seed: 0 });
+  try {
+    return mirrorLayers(m);
+  } finally {
+    m.dispose();
+  }
+}
+
+/** Builds the tfjs mirror of a kdgpu Sequential on the active backend. */
+export function tfMirror(model: kd.nn.Module, seed = 0): TfModel {
+  return tfMirrorOf(mirrorLayers(model), seed);
+}
+
+/** Builds a tfjs model from mirrored layers on the active backend. */
+export function tfMirrorOf(layers: MirrorLayer[], seed = 0): TfModel {
+  const variables: tf.Variable[] = [];
+  const param = (shape: number[], fanIn: number) => {
+    const v = tf.variable(tf.tensor(randArray(shape.reduce((a, b) => a * b, 1), seed + variables.length, 1 / Math.sqrt(fanIn)), shape));
+    variables.push(v);
+    return v;
+  };
+  const ops: Op[] = layers.map((l): Op => {
+    switch (l.type) {
+      case 'linear': {
+        const w = param([l.inFeatures, l.outFeatures], l.inFeatures);
+        const b = param([l.outFeatures], l.inFeatures);
+        return (h) => tf.fused.matMul({ a: h as tf.Tensor2D, b: w, bias: b, activation: l.relu ? 'relu' : 'linear' });
+      }
+      case 'conv': {
+        const [kh, kw] = l.kernel;
+        const fanIn = l.inChannels * kh * kw;
+        const w = param([kh, kw, l.inChannels, l.outChannels], fanIn);
+        const b = param([l.outChannels], fanIn);
+        const conv = convRelu();
+        return (h) => conv(h as tf.Tensor4D, w as unknown as tf.Tensor4D, b as unknown as tf.Tensor1D);
+      }
+      case 'maxpool':
+        return (h) => tf.maxPool(h as tf.Tensor4D, l.kernel, l.stride, 'valid');
+      case 'flatten':
+        return (h) => tf.reshape(h, [h.shape[0], -1]);
+      case 'dropout':
+        return (h, training) => (training && l.p > 0 ? tf.dropout(h, l.p) : h);
+      case 'relu':
+        return (h) => tf.relu(h);
+    }
+  });
   return {
     variables,
     forward: (x, training) => ops.reduce<tf.Tensor>((h, op) => op(h, training), x) as tf.Tensor2D,
