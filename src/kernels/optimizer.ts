@@ -2,11 +2,15 @@
  * In-place optimizer updates: each dispatch rewrites one parameter's buffer and its state
  * buffers (no new buffers per step). Step-dependent numbers (learning rate, bias corrections)
  * arrive as uniforms; `gradScale` is a one-element buffer (e.g. from gradient clipping) that
- * multiplies the gradient, so clipping needs no readback.
+ * multiplies the gradient, so clipping needs no readback. Each update also tests the gradient,
+ * the new weight and state for non-finite values and records the first such step in the finite
+ * flag (finite-flag.ts), which `fit` reads with its loss readbacks: a diverging run is found
+ * without a readback of its own.
  */
 import type { PooledBuffer } from '../gpu/buffer-pool.js';
 import type { Engine, Kernel } from '../gpu/engine.js';
 import { dispatch1d, invocationIndex, main1d } from '../gpu/kernel-registry.js';
+import { FLAG_STATE, FLAG_WEIGHT, flagWgsl } from './finite-flag.js';
 
 /**
  * Elements per invocation: f32, or vec4<f32> when the parameter's size is a multiple of 4. On
@@ -26,6 +30,17 @@ const indexing = `
 
 const main = `${main1d()}`;
 
+/** WGSL: flags the step when the gradient `g`, the weight `w` or a state value is not finite. */
+const check = (t: Elem, g: string, w: string, state: string[]) => {
+  const nf = (v: string) => `${t === 'f32' ? 'nonFinite' : 'nonFinite4'}(${v})`;
+  const s = state.length ? state.map(nf).join(' || ') : 'false';
+  return `
+  let gBad = ${nf(g)};
+  let wBad = ${nf(w)};
+  let sBad = ${s};
+  if (gBad || wBad || sBad) { flagStep(p.step, 1u + p.param + select(select(${FLAG_STATE}u, ${FLAG_WEIGHT}u, wBad), 0u, gBad)); }`;
+};
+
 /**
  * Adam / AdamW. PyTorch: p -= lr/bc1 · m / (√v/√bc2 + eps). Keras: p -= lr·√bc2/bc1 · m / (√v + eps)
  * (eps outside the bias correction). Decoupled weight decay (AdamW) shrinks p first; L2 weight
@@ -38,14 +53,16 @@ const adamKernel = (t: Elem): Kernel => ({
   name: t === 'f32' ? 'optimizer.adam' : 'optimizer.adam.vec4',
   source: `
 struct Params { n: u32, beta1: f32, beta2: f32, oneMinusBeta1: f32, oneMinusBeta2: f32,
-  eps: f32, stepSize: f32, bc2Sqrt: f32, l2: f32, decay: f32, kerasEps: u32, }
+  eps: f32, stepSize: f32, bc2Sqrt: f32, l2: f32, decay: f32, kerasEps: u32, step: u32, param: u32, }
 ${header(t)}
 @group(0) @binding(3) var<storage, read_write> m: array<${t}>;
 @group(0) @binding(4) var<storage, read_write> v: array<${t}>;
-@group(0) @binding(5) var<uniform> p: Params;
+${flagWgsl(5)}
+@group(0) @binding(6) var<uniform> p: Params;
 ${main}${indexing}
   var w = param[i];
-  let g = grad[i] * gradScale[0] + p.l2 * w;
+  let gi = grad[i];
+  let g = gi * gradScale[0] + p.l2 * w;
   w = w * p.decay;
   let mi = p.beta1 * m[i] + p.oneMinusBeta1 * g;
   let vi = p.beta2 * v[i] + p.oneMinusBeta2 * g * g;
@@ -56,7 +73,7 @@ ${main}${indexing}
   } else {
     w = w - p.stepSize * mi / (sqrt(vi) / p.bc2Sqrt + p.eps);
   }
-  param[i] = w;
+  param[i] = w;${check(t, 'gi', 'w', ['mi', 'vi'])}
 }`,
 });
 export const ADAM = adamKernel('f32');
@@ -66,20 +83,25 @@ export const ADAM_VEC4 = adamKernel('vec4<f32>');
 const sgdKernel = (t: Elem): Kernel => ({
   name: t === 'f32' ? 'optimizer.sgd' : 'optimizer.sgd.vec4',
   source: `
-struct Params { n: u32, lr: f32, momentum: f32, dampening: f32, wd: f32, nesterov: u32, first: u32, }
+struct Params { n: u32, lr: f32, momentum: f32, dampening: f32, wd: f32, nesterov: u32, first: u32, step: u32, param: u32, }
 ${header(t)}
 @group(0) @binding(3) var<storage, read_write> buf: array<${t}>;
-@group(0) @binding(4) var<uniform> p: Params;
+${flagWgsl(4)}
+@group(0) @binding(5) var<uniform> p: Params;
 ${main}${indexing}
   let w = param[i];
-  var g = grad[i] * gradScale[0] + p.wd * w;
+  let gi = grad[i];
+  var g = gi * gradScale[0] + p.wd * w;
+  // The momentum buffer as written (0 without momentum, so only the gradient and weight count).
+  var b = ${t}(0.0);
   if (p.momentum != 0.0) {
-    var b = g;
+    b = g;
     if (p.first == 0u) { b = p.momentum * buf[i] + (1.0 - p.dampening) * g; }
     buf[i] = b;
     if (p.nesterov == 1u) { g = g + p.momentum * b; } else { g = b; }
   }
-  param[i] = w - p.lr * g;
+  let nw = w - p.lr * g;
+  param[i] = nw;${check(t, 'gi', 'nw', ['b'])}
 }`,
 });
 export const SGD = sgdKernel('f32');
@@ -101,11 +123,22 @@ export interface AdamUniforms {
   kerasEps: boolean;
 }
 
+/** Where an update records non-finite values: the flag buffer, the step it names and the parameter's index. */
+export interface FlagTarget {
+  /** The finite flag's buffer (finite-flag.ts). */
+  buffer: PooledBuffer;
+  /** The global step recorded. */
+  step: number;
+  /** The parameter's index among the optimizer's parameters. */
+  param: number;
+}
+
 export function runAdam(
   engine: Engine,
   n: number,
   bufs: { param: PooledBuffer; grad: PooledBuffer; gradScale: PooledBuffer; m: PooledBuffer; v: PooledBuffer },
   u: AdamUniforms,
+  flag: FlagTarget,
 ): void {
   const bc1 = 1 - u.beta1 ** u.step;
   const bc2 = 1 - u.beta2 ** u.step;
@@ -113,7 +146,7 @@ export function runAdam(
   dispatch1d(
     engine,
     kernel,
-    bufs,
+    { ...bufs, finite: flag.buffer },
     {
       n: items,
       beta1: u.beta1,
@@ -127,6 +160,8 @@ export function runAdam(
       l2: u.l2,
       decay: 1 - u.lr * u.decoupled,
       kerasEps: u.kerasEps ? 1 : 0,
+      step: flag.step,
+      param: flag.param,
     },
     items,
   );
@@ -137,13 +172,14 @@ export function runSgd(
   n: number,
   bufs: { param: PooledBuffer; grad: PooledBuffer; gradScale: PooledBuffer; buf: PooledBuffer },
   u: { lr: number; momentum: number; dampening: number; wd: number; nesterov: boolean; first: boolean },
+  flag: FlagTarget,
 ): void {
   const { kernel, items } = variant(n, SGD, SGD_VEC4);
   dispatch1d(
     engine,
     kernel,
-    bufs,
-    { n: items, lr: u.lr, momentum: u.momentum, dampening: u.dampening, wd: u.wd, nesterov: u.nesterov ? 1 : 0, first: u.first ? 1 : 0 },
+    { ...bufs, finite: flag.buffer },
+    { n: items, lr: u.lr, momentum: u.momentum, dampening: u.dampening, wd: u.wd, nesterov: u.nesterov ? 1 : 0, first: u.first ? 1 : 0, step: flag.step, param: flag.param },
     items,
   );
 }

@@ -58,6 +58,8 @@ export {
   type WeightsFile,
 } from './model-source.js';
 export { createOptimizer, defaultLearningRate, OPTIMIZER_NAMES, type OptimizerName, type CreateOptimizerOptions } from './optim-factory.js';
+export { FiniteFlag, type FlagState } from './finite-flag.js';
+export type { FlagTarget } from '../kernels/optimizer.js';
 export { trainClassifier, type TrainClassifierOptions, type TrainClassifierResult } from './train-classifier.js';
 export { classificationMetrics, rocAuc, argmaxRows, type ClassificationMetrics } from './metrics.js';
 export {
@@ -71,6 +73,7 @@ export {
   MAX_QUEUED_STEPS,
   type CheckpointPosition,
   type MidEpochState,
+  type EarlyStoppingState,
   crossEntropyLoss,
   logitsOf,
   type FitOptions,

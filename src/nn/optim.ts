@@ -9,7 +9,8 @@ import { add, minimum, mul, sqrt } from '../autograd/ops-elementwise.js';
 import { sum } from '../autograd/ops-reduce.js';
 import { keep, tidy } from '../autograd/scope.js';
 import type { Tensor } from '../autograd/tensor.js';
-import { runAdam, runSgd } from '../kernels/optimizer.js';
+import { runAdam, runSgd, type FlagTarget } from '../kernels/optimizer.js';
+import { FiniteFlag } from './finite-flag.js';
 
 /** Options every optimizer takes. */
 export interface OptimizerOptions {
@@ -31,6 +32,7 @@ export abstract class Optimizer {
   /** Global L2 norm gradients are clipped to, or undefined for no clipping. */
   protected readonly clipNorm: number | undefined;
   private one: Tensor | null = null;
+  private flag: FiniteFlag | null = null;
 
   constructor(
     /** The parameters updated, each requiring grad. */
@@ -60,7 +62,10 @@ export abstract class Optimizer {
     const withGrad = this.params.filter((p) => p.grad);
     if (withGrad.length) {
       const scale = this.clipNorm !== undefined ? clipScale(withGrad.map((p) => p.grad!), this.clipNorm) : this.unitScale();
-      withGrad.forEach((p) => this.update(p, p.grad!, scale));
+      const flag = this.finiteFlag;
+      for (const [i, p] of this.params.entries()) {
+        if (p.grad) this.update(p, p.grad, scale, { buffer: flag.buffer, step: flag.step, param: i });
+      }
       if (scale !== this.one) scale.dispose();
       withGrad[0].engine.markStep();
       if (opts.flush ?? true) withGrad[0].engine.flush();
@@ -68,10 +73,19 @@ export abstract class Optimizer {
   }
 
   /**
-   * Updates parameter `p` in place from its gradient `g` times `gradScale` (a one-element tensor:
-   * the clipping factor, or 1).
+   * Where the updates record the first step at which a gradient, weight or state value is not
+   * finite (and `fit` its loss sum); `fit` reads it with its loss readbacks and sets its `step`.
    */
-  protected abstract update(p: Tensor, g: Tensor, gradScale: Tensor): void;
+  get finiteFlag(): FiniteFlag {
+    if (!this.flag) this.flag = new FiniteFlag();
+    return this.flag;
+  }
+
+  /**
+   * Updates parameter `p` in place from its gradient `g` times `gradScale` (a one-element tensor:
+   * the clipping factor, or 1), recording non-finite values in `flag`.
+   */
+  protected abstract update(p: Tensor, g: Tensor, gradScale: Tensor, flag: FlagTarget): void;
 
   /** State tensors by name ("<param index>.<slot>"), for checkpoints. */
   abstract stateTensors(): [string, Tensor][];
@@ -94,6 +108,8 @@ export abstract class Optimizer {
   dispose(): void {
     this.one?.dispose();
     this.one = null;
+    this.flag?.dispose();
+    this.flag = null;
   }
 }
 
@@ -156,7 +172,7 @@ export class SGD extends Optimizer {
     }
   }
 
-  protected update(p: Tensor, g: Tensor, gradScale: Tensor): void {
+  protected update(p: Tensor, g: Tensor, gradScale: Tensor, flag: FlagTarget): void {
     let buf = this.buffers.get(p);
     if (!buf) {
       // Without momentum the buffer is never read; a one-element placeholder binds the slot.
@@ -170,6 +186,7 @@ export class SGD extends Optimizer {
       p.size,
       { param: p.bufferFor('SGD.step'), grad: g.bufferFor('SGD.step'), gradScale: gradScale.bufferFor('SGD.step'), buf: buf.bufferFor('SGD.step') },
       { lr: this.lr, momentum: this.momentum, dampening: this.dampening, wd: this.weightDecay, nesterov: this.nesterov, first },
+      flag,
     );
   }
 
@@ -237,7 +254,7 @@ export class Adam extends Optimizer {
     for (const b of this.betas) if (!(b >= 0 && b < 1)) throw new Error(`kdgpu: Adam: betas must be in [0, 1), got [${this.betas.join(', ')}]`);
   }
 
-  protected update(p: Tensor, g: Tensor, gradScale: Tensor): void {
+  protected update(p: Tensor, g: Tensor, gradScale: Tensor, flag: FlagTarget): void {
     let s = this.state.get(p);
     if (!s) {
       s = { m: stateLike(p), v: stateLike(p), step: 0 };
@@ -264,6 +281,7 @@ export class Adam extends Optimizer {
         decoupled: this.decoupled ? this.weightDecay : 0,
         kerasEps: this.keras,
       },
+      flag,
     );
   }
 

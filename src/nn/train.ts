@@ -1,14 +1,14 @@
 /**
  * fit / evaluate. A steady-state training step is one queue submission with no readback: the
  * batch is gathered on the GPU, forward, backward and the optimizer update are recorded, and the
- * optimizer's step submits them. The step's loss is added to a running sum on the GPU; the sum
- * is read back every `logEvery` steps without waiting for it, and at the end of each epoch.
+ * optimizer's step submits them. The step's loss is added to a running sum on the GPU, in the
+ * finite flag (finite-flag.ts) where the step's kernels also record the first non-finite loss,
+ * gradient or weight; a copy of the flag is read back every `logEvery` steps without waiting for
+ * it, and the flag at the end of each epoch.
  * When the engine's profile has `epochTables` (KDGPU_PROFILE=1), each epoch's training steps are
  * profiled on their own and their per-kernel table is printed to stderr (console.error).
  */
-import { full } from '../autograd/creation.js';
 import { noGrad } from '../autograd/graph.js';
-import { add } from '../autograd/ops-elementwise.js';
 import { augment, type AugmentOptions } from '../autograd/ops-augment.js';
 import { dropoutState, setDropoutState } from '../autograd/ops-dropout.js';
 import { softmaxCrossEntropy } from '../autograd/ops-softmax.js';
@@ -20,6 +20,7 @@ import { formatProfile } from '../gpu/profiler.js';
 import { classificationMetrics, type ClassificationMetrics } from './metrics.js';
 import type { Module, ModuleOutput } from './module.js';
 import type { LRScheduler, Optimizer } from './optim.js';
+import { describeFlag, type FlagState } from './finite-flag.js';
 import { nonFiniteValues } from './finite-weights.js';
 import { parseSafetensors, serializeSafetensors } from './safetensors.js';
 
@@ -156,16 +157,21 @@ export interface FitResult {
 }
 
 /**
- * Thrown by `fit` when the training loss becomes non-finite (NaN or ±Infinity), or the weights do
- * when a checkpoint is taken. Nothing was written after the step it names.
+ * Thrown by `fit` when the training loss, a gradient, an updated weight or optimizer state becomes
+ * non-finite (NaN or ±Infinity), or by `checkpointBytes` when a weight is. Nothing was written
+ * after the step it names.
  */
 export class TrainingDivergedError extends Error {
   constructor(
     message: string,
-    /** Epoch (1-based) of the first non-finite loss found. */
+    /** Epoch (1-based) of the first non-finite value found. */
     readonly epoch: number,
-    /** Step counted across epochs (1-based) of the first non-finite loss found, when known. */
+    /** Step counted across epochs (1-based) of the first non-finite value found, when known. */
     readonly step: number | null,
+    /** What was not finite at that step, when known: the loss, or a parameter's gradient, updated weight or optimizer state. */
+    readonly what: 'loss' | 'gradient' | 'weight' | 'state' | null = null,
+    /** The parameter (its `namedParameters` name) whose gradient, weight or state it was. */
+    readonly parameter: string | null = null,
   ) {
     super(message);
     this.name = 'TrainingDivergedError';
@@ -181,9 +187,12 @@ export const MAX_QUEUED_STEPS = 2;
  *
  * At most `MAX_QUEUED_STEPS` steps are queued ahead of the GPU (the loop waits for an older step's
  * submission to finish, which is no readback), so `signal` stops training within a few steps; the
- * stop writes a checkpoint of the exact step reached. The running loss sum doubles as the finite
- * flag: it is read every `logEvery` steps (and at each epoch end) and a non-finite value stops
- * training with a `TrainingDivergedError` naming the first non-finite step.
+ * stop writes a checkpoint of the exact step reached. The finite flag is read every `logEvery`
+ * steps (and at each epoch end): a first non-finite loss, gradient, weight or optimizer state at
+ * step s stops training with a `TrainingDivergedError` naming s and what it was, from the first
+ * read at or after s (at most `logEvery` − 1 steps later, or the epoch's end with `logEvery` 0);
+ * the loop has recorded at most `MAX_QUEUED_STEPS` more steps when that read arrives, and nothing
+ * after s is checkpointed or returned.
  */
 export async function fit(model: Module, loader: GpuLoader, opts: FitOptions): Promise<FitResult> {
   const lossFn = opts.loss ?? crossEntropyLoss;
@@ -192,31 +201,33 @@ export async function fit(model: Module, loader: GpuLoader, opts: FitOptions): P
   const history: EpochLog[] = [];
   let startEpoch = 1;
   let resumeAt: CheckpointPosition | null = null;
+  // Early stopping's record, kept in checkpoints so that a resumed run stops where this one would.
+  let es: EarlyStoppingState = { best: Infinity, bad: 0 };
   if (opts.resumeFrom) {
     const pos = restoreCheckpointAt(opts.resumeFrom, model, opts.optimizer, loader, opts.scheduler, opts.resumeName);
     startEpoch = pos.epoch + 1;
     if (pos.step > 0) resumeAt = pos;
+    if (pos.earlyStopping) es = pos.earlyStopping;
   }
+  if (opts.earlyStopping && es.bad > opts.earlyStopping.patience) return { history, stopReason: 'early-stopping' };
   const e = loader.engine;
-  let best = Infinity;
-  let bad = 0;
+  const flag = opts.optimizer.finiteFlag;
   let stopReason: FitResult['stopReason'] = 'epochs';
   const stepsPerEpoch = loader.length;
   // Set by a readback callback (a holder, so the type checker does not narrow it to null).
   const nonFinite: { diverged: TrainingDivergedError | null } = { diverged: null };
-  const divergedAt = (epoch: number, globalStep: number | null, what: string) =>
-    new TrainingDivergedError(
-      `kdgpu: training diverged: ${what} ${globalStep === null ? `in epoch ${epoch}` : `at step ${globalStep} (epoch ${epoch}, step ${globalStep - (epoch - 1) * stepsPerEpoch} of ${stepsPerEpoch})`}; stopped without writing weights or a checkpoint after it (try a lower learning rate)`,
+  const divergedAt = ({ firstStep, what }: FlagState) => {
+    const epoch = Math.floor(firstStep! / stepsPerEpoch) + 1;
+    const names = new Map(model.namedParameters().map(([n, t]) => [t, n]));
+    const paramNames = opts.optimizer.params.map((p) => names.get(p) ?? '');
+    const parameter = what!.what === 'loss' ? null : paramNames[what!.param] || null;
+    return new TrainingDivergedError(
+      `kdgpu: training diverged: ${describeFlag(what!, paramNames)} is not finite at step ${firstStep! + 1} (epoch ${epoch}, step ${(firstStep! % stepsPerEpoch) + 1} of ${stepsPerEpoch}); stopped without writing weights or a checkpoint after it (try a lower learning rate)`,
       epoch,
-      globalStep,
+      firstStep! + 1,
+      what!.what,
+      parameter,
     );
-  // The first non-finite one of per-step losses (scalars kept since the previous readback).
-  const firstNonFinite = async (losses: Tensor[], firstGlobalStep: number): Promise<number | null> => {
-    for (const [i, l] of losses.entries()) {
-      const v = (await l.data())[0];
-      if (!Number.isFinite(v)) return firstGlobalStep + i;
-    }
-    return null;
   };
   for (let epoch = startEpoch; epoch <= opts.epochs; epoch++) {
     model.train();
@@ -227,13 +238,13 @@ export async function fit(model: Module, loader: GpuLoader, opts: FitOptions): P
     if (profileEpoch) await e.takeProfile();
     const t0 = performance.now();
     const loaderState = loader.getState(); // before the epoch draws its shuffle
-    let lossSum = keep(full([], firstStep > 0 ? resumeAt!.lossSum : 0));
+    flag.reset(firstStep > 0 ? resumeAt!.lossSum : 0);
+    let readSum = firstStep > 0 ? resumeAt!.lossSum : 0; // the loss sum at the last read handled
     let images = 0;
     let stepsDone = firstStep;
     let windowStart = performance.now();
     let windowImages = 0;
-    let windowSum: Tensor | null = null;
-    let windowLosses: Tensor[] = [];
+    let windowSteps = 0;
     const reads: Promise<void>[] = [];
     const readsDue: { index: number; done: Promise<void> }[] = [];
     const queued: Promise<unknown>[] = [];
@@ -245,7 +256,8 @@ export async function fit(model: Module, loader: GpuLoader, opts: FitOptions): P
           break;
         }
         const { y } = batch;
-        const x = opts.augment ? augment(batch.x, opts.augment, (epoch - 1) * stepsPerEpoch + batch.index) : batch.x;
+        flag.step = (epoch - 1) * stepsPerEpoch + batch.index;
+        const x = opts.augment ? augment(batch.x, opts.augment, flag.step) : batch.x;
         if (x !== batch.x) batch.x.dispose(); // the augmented copy replaces it
         const l = tidy(() => {
           const loss = lossFn(model.forward(x), y, x, batch);
@@ -254,47 +266,35 @@ export async function fit(model: Module, loader: GpuLoader, opts: FitOptions): P
           loss.backward();
           return loss;
         });
-        const next = keep(noGrad(() => add(lossSum, l)));
-        lossSum.dispose();
-        lossSum = next;
-        // Kept until the next readback, to name the first non-finite step if the sum is not finite.
-        if (logEvery > 0) windowLosses.push(l);
-        else l.dispose();
+        flag.accumulate(l);
+        l.dispose();
         x.dispose();
         y.dispose();
         opts.optimizer.step(); // submits the step
         stepsDone = batch.index + 1;
         images += y.size;
         windowImages += y.size;
+        windowSteps++;
         const info: StepInfo = { epoch, step: batch.index, stepsPerEpoch, globalStep: (epoch - 1) * stepsPerEpoch + batch.index };
         for (const cb of cbs) cb.onStepEnd?.(info);
         if (logEvery > 0 && (batch.index + 1) % logEvery === 0) {
-          // Read a copy of the running sum without waiting: the next steps keep being recorded.
-          const snapshot = keep(noGrad(() => add(lossSum, 0)));
-          const prev = windowSum;
-          const losses = windowLosses;
-          const steps = losses.length;
+          // Read a copy of the flag without waiting: the next steps keep being recorded.
+          const snapshot = flag.snapshot();
+          const steps = windowSteps;
           const imgs = windowImages;
           const secs = (performance.now() - windowStart) / 1000;
-          windowSum = snapshot;
-          windowLosses = [];
           windowStart = performance.now();
           windowImages = 0;
-          // Started now, handled in order (after the previous window's), so the first non-finite window is found first.
-          const values = Promise.all([snapshot.data(), prev ? prev.data() : Promise.resolve(new Float32Array([firstStep > 0 ? resumeAt!.lossSum : 0]))]);
+          windowSteps = 0;
+          // Started now, handled in order (after the previous window's): the loss is the sum's change.
+          const value = flag.read(snapshot).finally(() => snapshot.dispose());
           const previous = reads.at(-1) ?? Promise.resolve();
           reads.push(
-            Promise.all([values, previous]).then(async ([[cur, old]]) => {
-              prev?.dispose();
-              try {
-                if (!nonFinite.diverged && !Number.isFinite(cur[0])) {
-                  const first = await firstNonFinite(losses, info.globalStep + 2 - steps);
-                  nonFinite.diverged = divergedAt(epoch, first, 'the training loss is not finite');
-                }
-              } finally {
-                for (const t of losses) t.dispose();
-              }
-              if (!nonFinite.diverged) for (const cb of cbs) cb.onLoss?.({ ...info, loss: (cur[0] - old[0]) / steps, imagesPerSecond: imgs / secs });
+            Promise.all([value, previous]).then(([cur]) => {
+              if (!nonFinite.diverged && cur.firstStep !== null) nonFinite.diverged = divergedAt(cur);
+              const loss = (cur.lossSum - readSum) / steps;
+              readSum = cur.lossSum;
+              if (!nonFinite.diverged) for (const cb of cbs) cb.onLoss?.({ ...info, loss, imagesPerSecond: imgs / secs });
             }),
           );
           readsDue.push({ index: batch.index, done: reads.at(-1)! });
@@ -308,15 +308,13 @@ export async function fit(model: Module, loader: GpuLoader, opts: FitOptions): P
         await yieldToEventLoop();
       }
       await Promise.all(reads);
-      const total = (await lossSum.data())[0];
-      if (!nonFinite.diverged && !Number.isFinite(total)) {
-        const first = windowLosses.length ? await firstNonFinite(windowLosses, (epoch - 1) * stepsPerEpoch + stepsDone - windowLosses.length + 1) : null;
-        nonFinite.diverged = divergedAt(epoch, first, 'the training loss is not finite');
-      }
+      const end = await flag.read();
+      if (!nonFinite.diverged && end.firstStep !== null) nonFinite.diverged = divergedAt(end);
       if (nonFinite.diverged) throw nonFinite.diverged;
+      const total = end.lossSum;
       if (stepsDone < stepsPerEpoch) {
         // Stopped inside the epoch: a checkpoint of the step reached, to resume from it.
-        const bytes = await checkpointBytes(model, opts.optimizer, loader, epoch - 1, opts.scheduler, { step: stepsDone, loaderState, lossSum: total });
+        const bytes = await checkpointBytes(model, opts.optimizer, loader, epoch - 1, opts.scheduler, { step: stepsDone, loaderState, lossSum: total }, es);
         if (opts.checkpoint) await opts.checkpoint(bytes, epoch - 1);
         await e.checkErrors();
         return { history, stopReason: 'signal', checkpoint: bytes };
@@ -333,30 +331,23 @@ export async function fit(model: Module, loader: GpuLoader, opts: FitOptions): P
       };
       if (opts.validation) log.val = await evaluate(opts.validationModel ?? model, opts.validation);
       history.push(log);
+      if (opts.earlyStopping && log.val) {
+        const value = (opts.earlyStopping.monitor ?? 'val_loss') === 'val_loss' ? log.val.loss : -log.val.accuracy;
+        es = value < es.best - (opts.earlyStopping.minDelta ?? 0) ? { best: value, bad: 0 } : { best: es.best, bad: es.bad + 1 };
+      }
       const stopping = opts.signal?.stopped === true;
       let bytes: Uint8Array | undefined;
-      if (opts.checkpoint || stopping) bytes = await checkpointBytes(model, opts.optimizer, loader, epoch, opts.scheduler);
+      if (opts.checkpoint || stopping) bytes = await checkpointBytes(model, opts.optimizer, loader, epoch, opts.scheduler, undefined, es);
       if (opts.checkpoint) await opts.checkpoint(bytes!, epoch);
       for (const cb of cbs) await cb.onEpochEnd?.(log);
       await e.checkErrors();
       if (stopping) return { history, stopReason: 'signal', checkpoint: bytes };
     } finally {
       await Promise.allSettled(reads);
-      lossSum.dispose();
-      windowSum?.dispose();
-      for (const t of windowLosses) t.dispose();
     }
-    if (opts.earlyStopping && history.at(-1)?.val) {
-      const es = opts.earlyStopping;
-      const val = history.at(-1)!.val!;
-      const value = (es.monitor ?? 'val_loss') === 'val_loss' ? val.loss : -val.accuracy;
-      if (value < best - (es.minDelta ?? 0)) {
-        best = value;
-        bad = 0;
-      } else if (++bad > es.patience) {
-        stopReason = 'early-stopping';
-        break;
-      }
+    if (opts.earlyStopping && es.bad > opts.earlyStopping.patience) {
+      stopReason = 'early-stopping';
+      break;
     }
   }
   return { history, stopReason };
@@ -429,6 +420,16 @@ export interface CheckpointPosition {
   step: number;
   /** The running loss sum of those steps (0 at an epoch boundary). */
   lossSum: number;
+  /** Early stopping's record when the checkpoint was written (absent in older checkpoints). */
+  earlyStopping?: EarlyStoppingState;
+}
+
+/** Early stopping's record: the best monitored value so far and the epochs since it improved. */
+export interface EarlyStoppingState {
+  /** Best value of the monitored metric (lower is better: −accuracy for 'val_accuracy'); Infinity before the first. */
+  best: number;
+  /** Epochs since the last improvement. */
+  bad: number;
 }
 
 /** Within an epoch: what `checkpointBytes` records for a mid-epoch checkpoint. */
@@ -442,11 +443,20 @@ export interface MidEpochState {
 }
 
 /**
- * Weights, optimizer state, shuffle and dropout RNG state and the position (the epochs finished,
- * and with `within`, the steps taken into the next one), as safetensors bytes. Throws a
- * `TrainingDivergedError` when a weight is not finite (nothing non-finite is ever checkpointed).
+ * Weights, optimizer state, shuffle and dropout RNG state, the scheduler's epoch, early stopping's
+ * record and the position (the epochs finished, and with `within`, the steps taken into the next
+ * one), as safetensors bytes. Throws a `TrainingDivergedError` when a weight is not finite
+ * (nothing non-finite is ever checkpointed).
  */
-export async function checkpointBytes(model: Module, optimizer: Optimizer, loader: GpuLoader | null, epoch: number, scheduler?: LRScheduler, within?: MidEpochState): Promise<Uint8Array> {
+export async function checkpointBytes(
+  model: Module,
+  optimizer: Optimizer,
+  loader: GpuLoader | null,
+  epoch: number,
+  scheduler?: LRScheduler,
+  within?: MidEpochState,
+  earlyStopping?: EarlyStoppingState,
+): Promise<Uint8Array> {
   const entries: [string, { shape: readonly number[]; data: Float32Array | Int32Array }][] = [];
   for (const [n, t] of model.stateDict()) entries.push([`model.${n}`, { shape: t.shape, data: await t.data() }]);
   const bad = nonFiniteValues(entries)?.first.slice('model.'.length);
@@ -463,6 +473,8 @@ export async function checkpointBytes(model: Module, optimizer: Optimizer, loade
     loader: within ? within.loaderState : loader ? loader.getState() : null,
     dropout: dropoutState(),
     schedulerEpoch: scheduler ? scheduler.epoch : null,
+    // JSON has no Infinity: null stands for 'no best value yet'.
+    earlyStopping: earlyStopping ? { best: Number.isFinite(earlyStopping.best) ? earlyStopping.best : null, bad: earlyStopping.bad } : null,
   };
   return serializeSafetensors(entries, { kdgpu: JSON.stringify(meta, (_k, v) => (typeof v === 'number' && Number.isNaN(v) ? 'NaN' : v)) });
 }
@@ -495,6 +507,7 @@ export function restoreCheckpointAt(bytes: Uint8Array, model: Module, optimizer:
     loader: number[] | null;
     dropout: { seed: number; step: number };
     schedulerEpoch: number | null;
+    earlyStopping?: { best: number | null; bad: number } | null;
   };
   const step = meta.step ?? 0;
   if (loader && step > loader.length) throw new Error(`kdgpu: ${name} was written at step ${step} of an epoch, this run has ${loader.length} steps per epoch (use the same data and batch size)`);
@@ -520,7 +533,8 @@ export function restoreCheckpointAt(bytes: Uint8Array, model: Module, optimizer:
   if (loader && meta.loader) loader.setState(meta.loader);
   setDropoutState(meta.dropout);
   if (scheduler && meta.schedulerEpoch !== null) scheduler.epoch = meta.schedulerEpoch;
-  return { epoch: meta.epoch, step, lossSum: meta.lossSum ?? 0 };
+  const es = meta.earlyStopping ? { best: meta.earlyStopping.best ?? Infinity, bad: meta.earlyStopping.bad } : undefined;
+  return { epoch: meta.epoch, step, lossSum: meta.lossSum ?? 0, ...(es ? { earlyStopping: es } : {}) };
 }
 
 /** A macrotask turn (setImmediate in Node, a MessageChannel message in browsers). */
