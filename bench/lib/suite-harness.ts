@@ -9,8 +9,13 @@
  */
 import { median, timed, type Sample } from './timing.js';
 
-/** 'torch-cuda': PyTorch on an NVIDIA GPU, in the device bundle's bench (bench/device/). */
-export const PEERS = ['kdgpu', 'tfjs-webgpu', 'tfjs-wasm', 'torch-cpu', 'torch-cuda'] as const;
+/**
+ * 'tfjs-wasm': the WASM backend in Node (one thread: Node cannot start its threaded build);
+ * 'tfjs-wasm-2t' and 'tfjs-wasm-browser-1t': its threaded build with 2 threads and its one-thread
+ * build in headless Chromium (bench/lib/wasm-browser.ts); 'torch-cuda': PyTorch on an NVIDIA GPU,
+ * in the device bundle's bench (bench/device/).
+ */
+export const PEERS = ['kdgpu', 'tfjs-webgpu', 'tfjs-wasm', 'tfjs-wasm-2t', 'tfjs-wasm-browser-1t', 'torch-cpu', 'torch-cuda'] as const;
 export type Peer = (typeof PEERS)[number];
 
 export const SECTIONS = ['matmul', 'conv', 'steps', 'distill', 'memory'] as const;

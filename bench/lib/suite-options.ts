@@ -6,6 +6,10 @@ export interface SuiteOptions {
   only: Section[];
   tfjsWebgpu: boolean;
   tfjsWasm: boolean;
+  /** tfjs-wasm's threaded build with 2 threads, in headless Chromium (bench/lib/wasm-browser.ts). */
+  tfjsWasm2: boolean;
+  /** Also its one-thread build in the same browser (peer tfjs-wasm-browser-1t): Node vs browser. */
+  wasmBrowser1t: boolean;
   torch: boolean;
   /** PyTorch's threads (OMP_NUM_THREADS); null: every core this process may use. */
   torchThreads: number | null;
@@ -38,6 +42,8 @@ export const USAGE = `npx tsx bench/suite.ts [options]   (npm run bench -- [opti
   --reps N                 alternating repetitions per figure after a warm-up (default 5)
   --only LIST              sections: matmul,conv,steps,distill,memory (default all)
   --no-tf                  neither TensorFlow.js backend (--no-tfjs-webgpu, --no-wasm: one of them)
+  --no-wasm2               no tfjs-wasm with 2 threads in headless Chromium (--no-wasm: none either)
+  --wasm-browser-1t        also tfjs-wasm's one-thread build in Chromium (Node vs browser)
   --no-torch               no PyTorch; --torch-threads N sets its OMP_NUM_THREADS
   --sizes LIST             square matmul sizes (default 256,512,1024,2048)
   --batch N                batch of the conv rows and steps (default 256); --conv2-size N (default 27)
@@ -49,7 +55,7 @@ export const USAGE = `npx tsx bench/suite.ts [options]   (npm run bench -- [opti
   --no-chart               no SVG/PNG chart
   --markdown               also print the Markdown table; --markdown-from FILE.json: only that`;
 
-const FLAGS = ['help', 'quick', 'no-tf', 'no-tfjs-webgpu', 'no-wasm', 'no-torch', 'no-chart', 'markdown'];
+const FLAGS = ['help', 'quick', 'no-tf', 'no-tfjs-webgpu', 'no-wasm', 'no-wasm2', 'wasm-browser-1t', 'no-torch', 'no-chart', 'markdown'];
 const VALUED = ['reps', 'only', 'sizes', 'batch', 'conv2-size', 'memory-steps', 'tf-budget', 'kd-teacher', 'out', 'markdown-from', 'torch-threads', 'settle-ms'];
 
 function nonNegativeInt(name: string, v: string): number {
@@ -87,6 +93,8 @@ export function parseSuiteOptions(argv: string[]): SuiteOptions {
     only,
     tfjsWebgpu: !flags.has('no-tf') && !flags.has('no-tfjs-webgpu'),
     tfjsWasm: !flags.has('no-tf') && !flags.has('no-wasm'),
+    tfjsWasm2: !flags.has('no-tf') && !flags.has('no-wasm') && !flags.has('no-wasm2'),
+    wasmBrowser1t: !flags.has('no-tf') && !flags.has('no-wasm') && flags.has('wasm-browser-1t'),
     torch: !flags.has('no-torch'),
     torchThreads: values.has('torch-threads') ? positiveInt('torch-threads', values.get('torch-threads')!) : null,
     quick,

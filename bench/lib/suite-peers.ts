@@ -1,11 +1,14 @@
 /**
  * Runner factories per framework for the suite's cases: tfjs runners select their backend before
  * every call (both backends share tfjs-core's engine); PyTorch runners are cases set up in
- * bench/suite_torch.py, which times each run itself.
+ * bench/suite_torch.py, which times each run itself; the tfjs-wasm peers in headless Chromium
+ * (bench/lib/wasm-browser.ts) get the same case descriptions as PyTorch and time themselves too.
  */
-import type { Runner, RunnerFactory } from './suite-harness.js';
+import type { CaseDescription } from '../web/wasm-peer-api.js';
+import type { Peer, Runner, RunnerFactory } from './suite-harness.js';
 import { syncFor, useBackend, type TfBackendName } from './tfjs.js';
 import type { TorchServer } from './torch-server.js';
+import type { WasmPage } from './wasm-browser.js';
 
 interface Plain {
   run(): Promise<unknown>;
@@ -55,4 +58,30 @@ export function torchPeer(server: TorchServer, setup: (probe: boolean) => object
       },
     };
   };
+}
+
+/** The suite's tfjs-wasm peers that run in headless Chromium. */
+export const BROWSER_WASM_PEERS = ['tfjs-wasm-2t', 'tfjs-wasm-browser-1t'] as const satisfies readonly Peer[];
+export type BrowserWasmPeer = (typeof BROWSER_WASM_PEERS)[number];
+
+/** Their pages (the ones that run), by peer. */
+export type BrowserWasmPages = Partial<Record<BrowserWasmPeer, WasmPage>>;
+
+/** A case on a tfjs-wasm browser page: `describe(probe)` is the case as bench/suite_torch.py takes it. */
+export function browserWasmPeer(page: WasmPage, describe: (probe: boolean) => object): RunnerFactory {
+  return async (probe): Promise<Runner> => {
+    const id = `case${nextId++}`;
+    await page.setup(id, describe(probe) as CaseDescription);
+    return { run: () => page.run(id), dispose: () => page.drop(id) };
+  };
+}
+
+/** The case on every browser page that runs: merge into a case's peers (one line per case). */
+export function browserWasmPeers(pages: BrowserWasmPages | undefined, describe: (probe: boolean) => object): Partial<Record<Peer, RunnerFactory>> {
+  const out: Partial<Record<Peer, RunnerFactory>> = {};
+  for (const p of BROWSER_WASM_PEERS) {
+    const page = pages?.[p];
+    if (page) out[p] = browserWasmPeer(page, describe);
+  }
+  return out;
 }
