@@ -12,7 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 import { chromium, type Browser, type CDPSession, type Page } from 'playwright-core';
-import type { CaseDescription, PageInfo } from '../web/wasm-peer-api.js';
+import type { CaseDescription, PageInfo, WasmPeerApi } from '../web/wasm-peer-api.js';
 import { builtinLayers } from './tfjs-models.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -60,6 +60,9 @@ async function bundlePage(): Promise<string> {
 const ISOLATION = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp', 'cross-origin-resource-policy': 'same-origin', 'cache-control': 'no-store' };
 const HTML = '<!doctype html><meta charset="utf-8"><title>tfjs-wasm peer</title><script type="module" src="/page.js"></script>';
 
+/** The page's global, as the functions evaluated in it see it. */
+type PageGlobal = { wasmPeer: WasmPeerApi };
+
 /** One page: the WASM backend with a fixed thread count. */
 export class WasmPage {
   private constructor(
@@ -81,7 +84,7 @@ export class WasmPage {
     await page.waitForFunction(() => 'wasmPeer' in globalThis, undefined, { timeout: 60_000 }).catch(() => {
       throw new Error(`the tfjs-wasm page did not load: ${errors.join('; ') || 'no error reported'}`);
     });
-    const info = await page.evaluate(() => (globalThis as unknown as { wasmPeer: { ready: Promise<PageInfo> } }).wasmPeer.ready);
+    const info = await page.evaluate(() => (globalThis as unknown as PageGlobal).wasmPeer.ready);
     const cdp = await page.context().newCDPSession(page);
     await cdp.send('Performance.enable');
     return new WasmPage(page, cdp, info, fetched().at(-1) ?? 'unknown', browser.version());
@@ -98,19 +101,22 @@ export class WasmPage {
   async setup(id: string, d: CaseDescription): Promise<void> {
     const x: CaseDescription =
       d.kind === 'step' ? { ...d, layers: builtinLayers(d.model) } : d.kind === 'distill' ? { ...d, teacherLayers: builtinLayers(d.teacher), studentLayers: builtinLayers(d.student) } : d;
-    await this.page.evaluate(([i, c]) => (globalThis as unknown as { wasmPeer: { setup(i: string, c: CaseDescription): Promise<void> } }).wasmPeer.setup(i, c), [id, x] as const);
+    await this.page.evaluate(([i, c]) => (globalThis as unknown as PageGlobal).wasmPeer.setup(i, c), [id, x] as const);
   }
 
-  /** One run: wall-clock ms timed in the page; CPU ms of the page's renderer process (all its threads). */
+  /**
+   * One run: wall-clock ms timed in the page; CPU ms of the page's renderer process, all its
+   * threads (the XNNPACK pool's workers included), read around the call in 10 ms steps.
+   */
   async run(id: string): Promise<{ wallMs: number; cpuMs: number }> {
     const c0 = await this.processTime();
-    const wallMs = await this.page.evaluate((i) => (globalThis as unknown as { wasmPeer: { run(i: string): Promise<number> } }).wasmPeer.run(i), id);
+    const wallMs = await this.page.evaluate((i) => (globalThis as unknown as PageGlobal).wasmPeer.run(i), id);
     const c1 = await this.processTime();
     return { wallMs, cpuMs: (c1 - c0) * 1000 };
   }
 
   async drop(id: string): Promise<void> {
-    await this.page.evaluate((i) => (globalThis as unknown as { wasmPeer: { drop(i: string): Promise<void> } }).wasmPeer.drop(i), id);
+    await this.page.evaluate((i) => (globalThis as unknown as PageGlobal).wasmPeer.drop(i), id);
   }
 
   /** CPU seconds of the renderer process (Chromium's ProcessTime metric); NaN when it has none. */
