@@ -2,9 +2,12 @@
  * Softmax family: softmax / log-softmax along one axis (forward and backward), the fused
  * softmax-cross-entropy (one dispatch forward, one backward) and KL-divergence pointwise terms.
  *
- * Softmax along an axis sees the tensor as [outer, L, inner]; one workgroup of 64 invocations
- * owns one row (outer·inner rows): a max, a sum of exp(x − max) and a write, each split over the
- * workgroup and combined in workgroup memory.
+ * Softmax along an axis sees the tensor as [outer, L, inner] (outer·inner rows of L values): a
+ * max, a sum of exp(x − max) and a write per row. Two plans (softmax-plan.ts picks one by row
+ * length and adapter): 'workgroup' — one workgroup of 64 invocations owns a row, each step split
+ * over the workgroup and combined in workgroup memory (long rows); 'thread' — one invocation owns a
+ * row and walks it alone, no workgroup memory or barriers (short rows such as 10 class logits,
+ * where the workgroup plan leaves most invocations idle and pays every barrier).
  *
  * Cross-entropy works on logits [N, C] scaled by 1/T. One invocation owns a row: it finds
  * m = max z/T and log S = log Σ exp(z/T − m), so log_softmax = (z/T − m) − log S never overflows
@@ -16,7 +19,8 @@
 import type { PooledBuffer } from '../gpu/buffer-pool.js';
 import { grid, type Engine, type Kernel } from '../gpu/engine.js';
 import type { ElementwiseSpec } from './elementwise.js';
-import { bindings, WG, invocationIndex, kernel } from '../gpu/kernel-registry.js';
+import { bindings, WG, invocationIndex, kernel, main1d, dispatch1d } from '../gpu/kernel-registry.js';
+import { planSoftmax, type SoftmaxPlan } from './softmax-plan.js';
 
 const CE_WG = 256;
 /** −FLT_MAX: a finite start for maxima (constant expressions may not produce infinities). */
@@ -101,36 +105,81 @@ ${ROW_START}
 }`;
 }
 
-/** The row-wise softmax (or log-softmax) kernel, forward or backward. */
-function softmaxKernel(log: boolean, backward: boolean): Kernel {
-  const name = `${log ? 'logSoftmax' : 'softmax'}.${backward ? 'backward' : 'forward'}`;
+// The 'thread' plan: the same arithmetic in the same order per row, one invocation per row.
+const THREAD_START = `
+struct Params { rows: u32, L: u32, inner: u32, }`;
+const THREAD_ROW = `
+${main1d()}
+  ${invocationIndex('row')}
+  if (row >= p.rows) { return; }
+  let base = (row / p.inner) * p.L * p.inner + row % p.inner;`;
+
+function softmaxThreadSource(log: boolean): string {
+  return `${THREAD_START}
+${bindings(['x', 'read', 'array<f32>'], ['y', 'read_write', 'array<f32>'])}
+${THREAD_ROW}
+  var m = ${NEG_MAX};
+  for (var j = 0u; j < p.L; j++) { m = max(m, x[base + j * p.inner]); }
+  var s = 0.0;
+  for (var j = 0u; j < p.L; j++) { s += exp(x[base + j * p.inner] - m); }
+  ${log ? 'let logS = log(s);' : 'let inv = 1.0 / s;'}
+  for (var j = 0u; j < p.L; j++) {
+    let k = base + j * p.inner;
+    y[k] = ${log ? '(x[k] - m) - logS' : 'exp(x[k] - m) * inv'};
+  }
+}`;
+}
+
+function softmaxBackwardThreadSource(log: boolean): string {
+  return `${THREAD_START}
+${bindings(['g', 'read', 'array<f32>'], ['y', 'read', 'array<f32>'], ['gx', 'read_write', 'array<f32>'])}
+${THREAD_ROW}
+  var s = 0.0;
+  for (var j = 0u; j < p.L; j++) {
+    let k = base + j * p.inner;
+    s += ${log ? 'g[k]' : 'g[k] * y[k]'};
+  }
+  for (var j = 0u; j < p.L; j++) {
+    let k = base + j * p.inner;
+    gx[k] = ${log ? 'g[k] - exp(y[k]) * s' : 'y[k] * (g[k] - s)'};
+  }
+}`;
+}
+
+/** The row-wise softmax (or log-softmax) kernel of a plan, forward or backward. */
+function softmaxKernel(log: boolean, backward: boolean, plan: SoftmaxPlan): Kernel {
+  const name = `${log ? 'logSoftmax' : 'softmax'}.${backward ? 'backward' : 'forward'}${plan === 'thread' ? '.thread' : ''}`;
+  if (plan === 'thread') return kernel(name, () => (backward ? softmaxBackwardThreadSource(log) : softmaxThreadSource(log)));
   return kernel(name, () => (backward ? softmaxBackwardSource(log) : softmaxSource(log)));
 }
 
-function rowGrid(engine: Engine, rows: number): [number, number] {
-  return grid(rows, engine.limits.maxComputeWorkgroupsPerDimension);
+function dispatchRows(engine: Engine, k: Kernel, plan: SoftmaxPlan, buffers: Record<string, PooledBuffer>, dims: SoftmaxDims): void {
+  const rows = dims.outer * dims.inner;
+  const uniforms = { rows, L: dims.L, inner: dims.inner };
+  if (plan === 'thread') dispatch1d(engine, k, buffers, uniforms, rows);
+  else engine.dispatch(k, buffers, uniforms, grid(rows, engine.limits.maxComputeWorkgroupsPerDimension));
 }
 
-export function runSoftmax(engine: Engine, x: PooledBuffer, dims: SoftmaxDims, log: boolean): PooledBuffer {
+const chosenPlan = (engine: Engine, dims: SoftmaxDims, plan?: SoftmaxPlan) => plan ?? planSoftmax(dims.L, dims.outer * dims.inner, engine.adapter.kind);
+
+/** Softmax (or log-softmax) along the middle axis of [outer, L, inner]; `plan` overrides the planner (tests, benchmarks). */
+export function runSoftmax(engine: Engine, x: PooledBuffer, dims: SoftmaxDims, log: boolean, plan?: SoftmaxPlan): PooledBuffer {
   const rows = dims.outer * dims.inner;
   const y = engine.pool.acquire(Math.max(rows * dims.L, 1) * 4);
   if (rows * dims.L > 0) {
-    engine.dispatch(softmaxKernel(log, false), { x, y }, { rows, L: dims.L, inner: dims.inner }, rowGrid(engine, rows));
+    const p = chosenPlan(engine, dims, plan);
+    dispatchRows(engine, softmaxKernel(log, false, p), p, { x, y }, dims);
   }
   return y;
 }
 
 /** Gradient of softmax (or log-softmax) from the upstream g and the forward's output y. */
-export function runSoftmaxBackward(engine: Engine, g: PooledBuffer, y: PooledBuffer, dims: SoftmaxDims, log: boolean): PooledBuffer {
+export function runSoftmaxBackward(engine: Engine, g: PooledBuffer, y: PooledBuffer, dims: SoftmaxDims, log: boolean, plan?: SoftmaxPlan): PooledBuffer {
   const rows = dims.outer * dims.inner;
   const gx = engine.pool.acquire(Math.max(rows * dims.L, 1) * 4);
   if (rows * dims.L > 0) {
-    engine.dispatch(
-      softmaxKernel(log, true),
-      { g, y, gx },
-      { rows, L: dims.L, inner: dims.inner },
-      rowGrid(engine, rows),
-    );
+    const p = chosenPlan(engine, dims, plan);
+    dispatchRows(engine, softmaxKernel(log, true, p), p, { g, y, gx }, dims);
   }
   return gx;
 }
