@@ -9,7 +9,7 @@
  */
 import { expect } from 'chai';
 import * as kd from '../src/index.js';
-import { planMatmul, runMatmul, TILE_GPU, TILE_LARGE, TILE_LARGE_SG, TILE_SMALL, TILE_SMALL_SG, TILE_THIN, type MatmulPlan } from '../src/kernels/matmul.js';
+import { planMatmul, runMatmul, SHARED_32, SHARED_64, TILE_GPU, TILE_LARGE, TILE_LARGE_SG, TILE_MID, TILE_SMALL, TILE_SMALL_SG, TILE_THIN, type MatmulPlan } from '../src/kernels/matmul.js';
 import { assertClose, randomValues, setup } from './helpers.js';
 
 // ---- float64 reference ------------------------------------------------------------------------
@@ -429,6 +429,8 @@ describe('matmul', () => {
     ];
     const plans: [string, MatmulPlan, [number, number, number][]][] = [
       ['tiled 8×8', { kind: 'tiled', tile: TILE_SMALL }, shapes],
+      // The llvmpipe tile (16×16): two shapes, vec4 loads and scalar loads.
+      ['tiled 16×16', { kind: 'tiled', tile: TILE_MID }, shapes.slice(0, 2)],
       ['tiled 4×8', { kind: 'tiled', tile: TILE_THIN }, shapes],
       // Subgroup sharing of op(B) (every layout: n/t × vec4/scalar have their own load code).
       ['tiled 8×8 subgroup', { kind: 'tiled', tile: TILE_SMALL_SG }, shapes],
@@ -480,15 +482,18 @@ describe('matmul', () => {
       }
     });
 
-    it('planMatmul picks the subgroup tiles only on a CPU adapter with subgroups', () => {
+    it('planMatmul: subgroup tiles only on a CPU adapter with subgroups, shared kernels on hardware, 16×16 on llvmpipe', () => {
       expect(planMatmul(256, 784, 784, true, true)).to.deep.equal({ kind: 'tiled', tile: TILE_LARGE_SG });
       expect(planMatmul(64, 64, 64, true, true)).to.deep.equal({ kind: 'tiled', tile: TILE_SMALL_SG });
       expect(planMatmul(31, 64, 64, true, true)).to.deep.equal({ kind: 'tiled', tile: TILE_SMALL });
       expect(planMatmul(256, 784, 784, true, false)).to.deep.equal({ kind: 'tiled', tile: TILE_LARGE });
-      expect(planMatmul(256, 784, 784, false, true)).to.deep.equal({ kind: 'tiled', tile: TILE_GPU });
+      // Hardware: the workgroup-shared kernels (matmul-shared.test.ts checks them), 32×32 blocks on small products.
+      expect(planMatmul(1024, 1024, 1024, false, true)).to.deep.equal({ kind: 'shared', tile: SHARED_64 });
+      expect(planMatmul(256, 784, 784, false, true)).to.deep.equal({ kind: 'shared', tile: SHARED_32 });
       expect(planMatmul(4, 784, 784, true, true)).to.deep.equal({ kind: 'tiled', tile: TILE_THIN });
-      // llvmpipe: the 8×8 tile at every size (thin products keep the 4×8 one).
-      expect(planMatmul(1024, 1024, 1024, true, false, true)).to.deep.equal({ kind: 'tiled', tile: TILE_SMALL });
+      // llvmpipe: 16×16 on products of at least 128×128, 8×8 below (thin products keep the 4×8 one).
+      expect(planMatmul(1024, 1024, 1024, true, false, true)).to.deep.equal({ kind: 'tiled', tile: TILE_MID });
+      expect(planMatmul(64, 1024, 1024, true, false, true)).to.deep.equal({ kind: 'tiled', tile: TILE_SMALL });
       expect(planMatmul(4, 784, 784, true, false, true)).to.deep.equal({ kind: 'tiled', tile: TILE_THIN });
     });
   });

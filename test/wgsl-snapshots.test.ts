@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import * as kd from '../src/index.js';
 import type { Kernel } from '../src/gpu/engine.js';
 import { convTiles, groupedConvTiles, runConv2d, runGroupedConv2d } from '../src/kernels/conv2d/index.js';
-import { runMatmul, TILE_SMALL } from '../src/kernels/matmul.js';
+import { runMatmul, SHARED_32, TILE_SMALL } from '../src/kernels/matmul.js';
 import { setup } from './helpers.js';
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), 'wgsl-snapshots');
@@ -78,6 +78,17 @@ describe('generated WGSL snapshots (test/wgsl-snapshots/, KDGPU_UPDATE_SNAPSHOTS
         const b = kd.randn([32, 16], { seed: 2 });
         const args = { M: 16, N: 16, K: 32, transA: false, transB: false, batchShape: [], aBatchStrides: [], bBatchStrides: [] };
         e.pool.release(runMatmul(e, a.bufferFor('test'), b.bufferFor('test'), args, {}, { kind: 'tiled', tile: TILE_SMALL }));
+      },
+    ],
+    [
+      'matmul-shared-32x32',
+      'matmul.shared.',
+      'workgroup-shared tile (GPUs): As/Bs the k-major op(A)/op(B) tiles in workgroup memory; c{row}_{vec4 column} accumulators; a{k}_{r}/b{k}_{j} vec4s read from the tiles',
+      (e) => {
+        const a = kd.randn([16, 32], { seed: 1 });
+        const b = kd.randn([32, 16], { seed: 2 });
+        const args = { M: 16, N: 16, K: 32, transA: false, transB: false, batchShape: [], aBatchStrides: [], bBatchStrides: [] };
+        e.pool.release(runMatmul(e, a.bufferFor('test'), b.bufferFor('test'), args, {}, { kind: 'shared', tile: SHARED_32 }));
       },
     ],
     ['elementwise-sigmoid', 'elementwise.sigmoid.', 'declared in elementwise-ops.ts; vec4 per invocation; kd_* the accurate math of wgsl-math.ts', () => kd.sigmoid(kd.randn([8, 8], { seed: 1 }))],

@@ -1,8 +1,9 @@
 /**
  * The device bundle's script (scripts/device-bundle.ts bundles it with esbuild; run.sh runs it
  * with the bundle's Node): prints the adapter (as `kdgpu info`), runs the correctness subset
- * (check.ts) and the bench (bench.ts), and writes report.md and report.json to the output folder
- * (after each phase, so a run cut short still leaves a report).
+ * (check.ts), the A/B of the GPU matmul plans (plans.ts) and the bench (bench.ts), and writes
+ * report.md and report.json to the output folder (after each phase, so a run cut short still
+ * leaves a report).
  *
  *   node kdgpu-device.mjs [--small] [--out DIR] [--no-check] [--no-bench] [--python PATH|none] [--data DIR]
  *
@@ -18,6 +19,7 @@ import * as kd from '../../src/index.js';
 import { allCases, markdownTable, type SuiteResult } from '../lib/suite-report.js';
 import { runBench } from './bench.js';
 import { runChecks, type CheckResult } from './check.js';
+import { planMarkdown, runPlanBench, type PlanBench } from './plans.js';
 
 interface Args {
   small: boolean;
@@ -117,6 +119,8 @@ interface Report {
   checks: CheckResult[] | null;
   checksPassed: boolean | null;
   bench: SuiteResult | null;
+  /** The GPU matmul plans, each forced (plans.ts). */
+  plans: PlanBench | null;
   /** Notes on the run (e.g. --small taken for a CPU adapter). */
   notes: string[];
   benchNotes: string[];
@@ -133,6 +137,7 @@ const report: Report = {
   checks: null,
   checksPassed: null,
   bench: null,
+  plans: null,
   notes,
   benchNotes: [],
   benchError: null,
@@ -161,6 +166,8 @@ function markdown(r: Report): string {
     lines.push(`${passed} of ${r.checks.length} passed.`, '', '| check | result | s | detail |', '| --- | --- | ---: | --- |');
     for (const c of r.checks) lines.push(`| ${c.name} | ${c.ok ? 'ok' : '**FAIL**'} | ${(c.ms / 1000).toFixed(1)} | ${c.detail.replace(/\|/g, '\\|')} |`);
   }
+  lines.push('', '## Matmul plans', '');
+  lines.push(r.plans ? planMarkdown(r.plans) : 'Not run.');
   lines.push('', '## Bench', '');
   if (r.bench) {
     lines.push(markdownTable(r.bench, true), '');
@@ -187,6 +194,13 @@ if (args.check) {
   write();
 }
 if (args.bench) {
+  log('\nmatmul plans (each forced):');
+  try {
+    report.plans = await runPlanBench(engine, { small: args.small, log });
+  } catch (e) {
+    log(`matmul plans failed: ${(e as Error).message.split('\n')[0]}`);
+  }
+  write();
   log('\nbench:');
   try {
     const { result, notes: benchNotes } = await runBench(engine, { small: args.small, python: args.python, torchScript: existsSync('torch_cuda.py') ? resolve('torch_cuda.py') : resolve('bench', 'device', 'torch_cuda.py'), log });

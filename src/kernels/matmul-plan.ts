@@ -39,6 +39,12 @@ export type MatmulPlan = { kind: 'tiled'; tile: MatmulTile } | { kind: 'shared';
 
 /** Large products on a CPU adapter: a 16×32 block of C per invocation (128 vec4 accumulators). */
 export const TILE_LARGE: MatmulTile = { tm: 16, tn4: 8, wx: 2, wy: 4 };
+/**
+ * llvmpipe, products of at least 128×128: 16×16 per invocation. There every load from a storage
+ * buffer runs lane by lane, so loads per FMA decide the speed; 16×16 halves them against 8×8, and
+ * larger tiles lose more to spilled accumulators than they save (`npx tsx bench/matmul-plans.ts`).
+ */
+export const TILE_MID: MatmulTile = { tm: 16, tn4: 4, wx: 8, wy: 4 };
 /** Everything else with at least 8 rows: 8×8 per invocation (quick to compile). */
 export const TILE_SMALL: MatmulTile = { tm: 8, tn4: 2, wx: 8, wy: 4 };
 /**
@@ -50,8 +56,8 @@ export const TILE_SMALL_SG: MatmulTile = { tm: 8, tn4: 2, wx: 1, wy: 4, sg: true
 /** Fewer than 8 rows (vector-matrix products and the like): 4×8 per invocation. */
 export const TILE_THIN: MatmulTile = { tm: 4, tn4: 2, wx: 8, wy: 2 };
 /**
- * GPUs: 8×8 per invocation (32 vec4 accumulators fit in registers), 128 invocations per
- * workgroup. Not tuned on hardware (none was available); the large CPU tile would spill there.
+ * GPUs without workgroup memory: 8×8 per invocation (32 vec4 accumulators fit in registers), 128
+ * invocations per workgroup. Kept as an option beside the shared kernels (not measured on hardware).
  */
 export const TILE_GPU: MatmulTile = { tm: 8, tn4: 2, wx: 16, wy: 8 };
 
@@ -68,6 +74,7 @@ export const SHARED_64X128: SharedTile = { tm: 4, tn4: 2, wx: 16, wy: 16, bk: 16
  */
 export const MATMUL_PLANS: Readonly<Record<string, MatmulPlan>> = {
   'tiled-8x8': { kind: 'tiled', tile: TILE_SMALL },
+  'tiled-16x16': { kind: 'tiled', tile: TILE_MID },
   'tiled-16x32': { kind: 'tiled', tile: TILE_LARGE },
   'tiled-8x8-sg': { kind: 'tiled', tile: TILE_SMALL_SG },
   'tiled-16x32-sg': { kind: 'tiled', tile: TILE_LARGE_SG },
@@ -99,15 +106,19 @@ export function forcedMatmulPlan(): MatmulPlan | undefined {
  * Which kernel runMatmul uses for a product of this shape; `software` says whether the adapter is
  * a CPU implementation such as SwiftShader (the tiles above were measured there), `subgroups`
  * whether the device has subgroup operations, `llvmpipe` whether it is Mesa's llvmpipe, where the
- * 8×8 tile beats the 16×32 one at every size measured (`npx tsx bench/matmul-plans.ts`: its
- * compiler keeps each invocation's loads cheap, so the smaller tile's extra loads cost little).
+ * 16×16 tile beats both the 8×8 and the 16×32 ones on large products (`npx tsx
+ * bench/matmul-plans.ts`). Hardware adapters get the workgroup-shared kernels (matmul-shared.ts),
+ * not yet measured on a GPU: the device bundle's bench times them. `KDGPU_MATMUL_PLAN` overrides
+ * the choice (forcedMatmulPlan).
  */
 export function planMatmul(M: number, N: number, K: number, software = true, subgroups = false, llvmpipe = false): MatmulPlan {
   const forced = forcedMatmulPlan();
   if (forced) return forced;
   if (M < 8) return { kind: 'tiled', tile: TILE_THIN };
-  if (!software) return { kind: 'tiled', tile: TILE_GPU };
-  if (llvmpipe) return { kind: 'tiled', tile: TILE_SMALL };
+  // GPUs: workgroup-shared tiles; the 32×32 block keeps more workgroups in flight on small products.
+  if (!software) return { kind: 'shared', tile: M * N >= 512 * 512 ? SHARED_64 : SHARED_32 };
+  // llvmpipe: 16×16 where there are enough rows and columns to share out its 64×128 workgroup blocks.
+  if (llvmpipe) return { kind: 'tiled', tile: M >= 128 && N >= 128 ? TILE_MID : TILE_SMALL };
   // The large tile takes a second or two to compile on SwiftShader; from ~256³ on it pays.
   if (M >= 128 && N >= 128 && M * N * K >= 2 ** 24) return { kind: 'tiled', tile: subgroups ? TILE_LARGE_SG : TILE_LARGE };
   // A subgroup tile spans 4·tm rows: below that whole lanes would compute clamped copies of the

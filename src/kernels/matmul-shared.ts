@@ -17,7 +17,7 @@
  * of 4), interleaved so that neighbouring invocations read neighbouring vec4s of the tiles.
  *
  * Both tiles are stored k-major, so an operand contiguous along K (A not transposed, B transposed)
- * is scattered into the tile component by component after its vec4 load. The epilogue
+ * is loaded as 4×4 blocks (four vec4s along K) and transposed in registers. The epilogue
  * (epilogue.ts) adds the bias and applies the activation before each output's single store.
  */
 import type { Kernel } from '../gpu/engine.js';
@@ -37,37 +37,40 @@ export function sharedBlock(t: SharedTile): [number, number] {
 }
 
 /**
- * WGSL that fills one k-major tile (`tile`, vec4 over the non-K dimension `D`) from operand `x`:
- * `rows` is the non-K extent of the tile (BM or BN), `dim`/`dimLen` the global index base and
- * length of that dimension, the K slice starts at k0. `contiguousK` says whether the operand is
- * stored with K contiguous (A not transposed, B transposed).
+ * WGSL that fills one k-major tile (`tile`: vec4s over the non-K dimension d) from operand `x`:
+ * `rows` is the tile's extent along d (BM or BN), `dim0`/`dimLen` the global start and length of
+ * d, the K slice starts at k0. Values past the ends are stored as zeros.
  */
 function loadTile(x: 'a' | 'b', mode: OperandMode, tile: string, rows: number, bk: number, wg: number, base: string, dim0: string, dimLen: string): string[] {
   const L: string[] = [];
   const R4 = rows / 4;
   const contiguousK = (x === 'a') === (mode[0] === 'n');
   const vec = mode[1] === '4';
-  const slots = (rows * bk) / 4;
-  if (slots % wg !== 0) throw new Error(`kdgpu internal error: shared matmul tile of ${slots} vec4 slots for ${wg} invocations`);
   // Element (d, k) of op(X), d along the non-K dimension: its index in x's storage.
   const elem = (d: string, k: string) => (contiguousK ? `${base} + (${d}) * K + (${k})` : `${base} + (${k}) * ${dimLen} + (${d})`);
-  for (let s = 0; s < slots / wg; s++) {
+  // A slot: one vec4 of the tile (4 values of d at one k); along K, a 4×4 block (4 d × 4 k), so
+  // that each tile vec4 is written whole (no per-component stores to shared vec4s, which some
+  // backends emulate as read-modify-write of the whole vector).
+  const slots = contiguousK ? (rows * bk) / 16 : (rows * bk) / 4;
+  const guard = slots % wg !== 0;
+  for (let s = 0; s < Math.ceil(slots / wg); s++) {
     const slot = `lidx + ${s * wg}u`;
-    L.push('  {');
+    L.push(guard ? `  if (${slot} < ${slots}u) {` : '  {');
     if (contiguousK) {
-      // Slot = one row d of op(X) and four consecutive k: one vec4 (or four scalars) along K.
-      L.push(`    let d = (${slot}) / ${bk / 4}u; let kk = ((${slot}) % ${bk / 4}u) * 4u;`);
+      L.push(`    let d = ((${slot}) / ${bk / 4}u) * 4u; let kk = ((${slot}) % ${bk / 4}u) * 4u;`);
       L.push(`    let gd = ${dim0} + d; let gk = k0 + kk;`);
-      L.push(`    let cd = min(gd, ${dimLen} - 1u);`);
-      if (vec) {
-        L.push(`    let v = select(vec4<f32>(0.0), ${x}[(${elem('cd', `min(gk, K - 4u)`)}) / 4u], gd < ${dimLen} && gk < K);`);
-      } else {
-        const comps = [0, 1, 2, 3].map((c) => `select(0.0, ${x}[${elem('cd', `min(gk + ${c}u, K - 1u)`)}], gd < ${dimLen} && gk + ${c}u < K)`);
-        L.push(`    let v = vec4<f32>(${comps.join(', ')});`);
+      for (let r = 0; r < 4; r++) {
+        const cd = `min(gd + ${r}u, ${dimLen} - 1u)`;
+        const ok = `gd + ${r}u < ${dimLen}`;
+        if (vec) {
+          L.push(`    let v${r} = select(vec4<f32>(0.0), ${x}[(${elem(cd, 'min(gk, K - 4u)')}) / 4u], ${ok} && gk < K);`);
+        } else {
+          const comps = [0, 1, 2, 3].map((c) => `select(0.0, ${x}[${elem(cd, `min(gk + ${c}u, K - 1u)`)}], ${ok} && gk + ${c}u < K)`);
+          L.push(`    let v${r} = vec4<f32>(${comps.join(', ')});`);
+        }
       }
-      for (let c = 0; c < 4; c++) L.push(`    ${tile}[(kk + ${c}u) * ${R4}u + d / 4u][d % 4u] = v.${XYZW[c]};`);
+      for (let c = 0; c < 4; c++) L.push(`    ${tile}[(kk + ${c}u) * ${R4}u + d / 4u] = vec4<f32>(v0.${XYZW[c]}, v1.${XYZW[c]}, v2.${XYZW[c]}, v3.${XYZW[c]});`);
     } else {
-      // Slot = one k and four consecutive d: one vec4 (or four scalars) along the contiguous dimension.
       L.push(`    let k = (${slot}) / ${R4}u; let dd = ((${slot}) % ${R4}u) * 4u;`);
       L.push(`    let gd = ${dim0} + dd; let gk = k0 + k;`);
       L.push(`    let ck = min(gk, K - 1u);`);

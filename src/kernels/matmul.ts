@@ -2,14 +2,17 @@
  * Batched matmul C[b] = op(A[b]) · op(B[b]) (+ bias, ReLU) with transposed operands and broadcast
  * batch dimensions.
  *
- * The tiled kernel (used for every shape): each invocation keeps a TM×(4·TN4) block of C in vec4
+ * Three kernel families; planMatmul (matmul-plan.ts) picks one per product and adapter. GPUs get
+ * the workgroup-shared tiles (matmul-shared.ts); CPU adapters the register-tiled kernel below.
+ *
+ * The tiled kernel: each invocation keeps a TM×(4·TN4) block of C in vec4
  * registers and walks K four values at a time. Per step it assembles, for each of its rows i, the
  * four k-values of row i of op(A) as a vec4 `a_i`, and for each column group j the 4×4 block of
  * op(B) as a mat4x4 `m_j`, then accumulates `m_j · a_i` (or `a_i · m_j`): TM·TN4 4×4
  * matrix-vector products, 16 FMAs each. How `a_i` and `m_j` are loaded depends on each operand's
  * layout and alignment (`OperandMode`): vec4 loads along its contiguous dimension when that is a
  * multiple of 4 (NN: K and N; NT: K; TN: M and N; TT: M and K), scalar loads otherwise. K values
- * past the last multiple of 4 go through a short scalar loop. Three tile sizes, picked by shape.
+ * past the last multiple of 4 go through a short scalar loop. Its tiles are in matmul-plan.ts.
  *
  * Subgroup variant (CPU adapters with the `subgroups` feature): a workgroup is one subgroup of
  * four invocations computing 4·TM consecutive rows and the same 4·TN4 columns. The op(B) block of
@@ -30,7 +33,8 @@
  * registers hold 16 floats per invocation), so their arithmetic alone runs well below that rate;
  * the bench script reports the cap this puts on a tile and how near the kernel comes. Writing the
  * inner product as `mat4x4 · vec4` instead of separate multiply-adds raises the arithmetic rate
- * there. On GPUs the same kernels are ordinary register-tiled matmuls with vec4 loads.
+ * there. On llvmpipe every storage-buffer load runs lane by lane too, so there as well the tile
+ * is sized to load less per FMA (16×16: bench/matmul-plans.ts).
  *
  * Out-of-range rows and columns of a tile read clamped (valid) addresses and are not stored. The
  * epilogue (epilogue.ts) adds `bias[n]` and applies the activation before the single store of
@@ -55,6 +59,7 @@ export {
   TILE_GPU,
   TILE_LARGE,
   TILE_LARGE_SG,
+  TILE_MID,
   TILE_SMALL,
   TILE_SMALL_SG,
   TILE_THIN,
