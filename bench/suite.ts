@@ -3,7 +3,7 @@
  * GPUDevice), TensorFlow.js's WASM backend and PyTorch on the CPU, in one run on this machine.
  *
  *   npx tsx bench/suite.ts [--quick] [--reps 5] [--only matmul,conv,steps,distill,memory] [--no-tf]
- *                          [--no-tfjs-webgpu] [--no-wasm] [--no-torch] [--torch-threads N]
+ *                          [--no-tfjs-webgpu] [--no-wasm] [--no-wasm2] [--wasm-browser-1t] [--no-torch] [--torch-threads N]
  *                          [--memory-steps 2000] [--batch 256] [--sizes 256,512,1024,2048] [--conv2-size 27] [--tf-budget 30]
  *                          [--kd-teacher hinton-mlp-teacher] [--out FILE.json] [--no-chart] [--markdown]
  *                          [--markdown-from FILE.json]
@@ -24,6 +24,11 @@
  * PyTorch uses every core this process may use; --torch-threads N sets OMP_NUM_THREADS (on a
  * loaded machine its threads wait for each other, and one thread can be several times faster).
  *
+ * tfjs-wasm runs twice: in Node (its one-thread SIMD build; Node cannot start the threaded one) and,
+ * as tfjs-wasm-2t, its threaded SIMD build with 2 threads in headless Chromium on a cross-origin
+ * isolated local page (bench/lib/wasm-browser.ts), which times each run itself; --wasm-browser-1t
+ * adds the one-thread build in the same browser, to separate Node from browser from threads.
+ *
  * --quick is a smoke run (matmul 64 and 128, batch 8, 2 repetitions, 20 memory steps). Writes
  * bench/results/<adapter>.json (or --out) and a chart beside it (.svg, .png); --markdown also
  * prints the Markdown table, and --markdown-from FILE prints it for an existing results file.
@@ -42,6 +47,8 @@ import { markdownTable, matmulBound, printTable, type SuiteResult } from './lib/
 import { initTfjsWasm, initTfjsWebgpu, tf } from './lib/tfjs.js';
 import { adapterSlug, settler } from './lib/timing.js';
 import { TorchServer } from './lib/torch-server.js';
+import { WasmBrowser } from './lib/wasm-browser.js';
+import type { BrowserWasmPages } from './lib/suite-peers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -83,13 +90,21 @@ if (opts.tfjsWasm) {
   const w = await initTfjsWasm();
   peers['tfjs-wasm'] = `TensorFlow.js ${tf.version_core} WASM backend (SIMD ${w.simd ? 'on' : 'off'}, ${w.threads ? 'multithreaded' : 'one thread'})`;
 }
+let wasmBrowser: WasmBrowser | null = null;
+const wasmPages: BrowserWasmPages = {};
+if (opts.tfjsWasm2 || opts.wasmBrowser1t) {
+  wasmBrowser = await WasmBrowser.launch();
+  if (opts.tfjsWasm2) wasmPages['tfjs-wasm-2t'] = await wasmBrowser.open(2);
+  if (opts.wasmBrowser1t) wasmPages['tfjs-wasm-browser-1t'] = await wasmBrowser.open(1);
+  for (const [p, page] of Object.entries(wasmPages)) peers[p as Peer] = page.describe();
+}
 if (opts.tfjsWebgpu) {
   await initTfjsWebgpu(engine.device);
   peers['tfjs-webgpu'] = `TensorFlow.js ${tf.version_core} WebGPU backend on kdgpu's GPUDevice (same adapter)`;
 }
 for (const [p, d] of Object.entries(peers)) log(`  ${p}: ${d}`);
 
-const ctx: CaseContext = { engine, opts, torch };
+const ctx: CaseContext = { engine, opts, torch, wasmPages };
 const harness = { reps: opts.reps, slow: new Set<Peer>(['tfjs-webgpu']), budgetMs: opts.tfBudgetS * 1000, probe: !opts.quick, log, settle: settler(opts.settleMs) };
 const run = async (title: string, cases: SuiteCase[]): Promise<CaseResult[]> => {
   log(`${title}:`);
@@ -115,6 +130,7 @@ if (has('steps')) {
 }
 if (has('distill')) sections.distill = { cases: await run('distillation step', distillCases(ctx)) };
 torch?.stop();
+await wasmBrowser?.close();
 if (has('memory')) {
   log(`memory: ${opts.memorySteps} distillation steps at batch ${opts.batch}…`);
   sections.memory = await measureMemory(engine, distillSpec(opts), opts.batch, opts.memorySteps, log);

@@ -57,9 +57,9 @@ describe('bench suite (--quick --no-torch)', function () {
         const k = positive(c.results.kdgpu, `${c.name}: kdgpu`);
         if (c.flops > 0) expect(k.gflops, c.name).to.be.above(0);
         expect(c.results).not.to.have.property('torch-cpu');
-        // Cases run by the peers (all but the ceiling and the MLP GEMM) have both tfjs backends.
+        // Cases run by the peers (all but the ceiling and the MLP GEMM) have both tfjs backends, and tfjs-wasm with 2 threads.
         if (c.name !== 'FMA ceiling' && !c.name.startsWith('mlp gemm')) {
-          for (const p of ['tfjs-webgpu', 'tfjs-wasm'] as const) {
+          for (const p of ['tfjs-webgpu', 'tfjs-wasm', 'tfjs-wasm-2t'] as const) {
             positive(c.results[p], `${c.name}: ${p}`);
             expect(c.ratios[p], `${c.name}: ${p} ratio`).to.be.above(0);
           }
@@ -79,6 +79,13 @@ describe('bench suite (--quick --no-torch)', function () {
     expect(b.paired!.min).to.be.above(0);
     expect(b.paired!.max).to.be.at.least(b.paired!.median);
     expect(b.paired!.median).to.be.at.least(b.paired!.min);
+  });
+
+  it('runs tfjs-wasm-2t on the threaded SIMD build with 2 threads in a cross-origin isolated page', () => {
+    const d = result.peers['tfjs-wasm-2t'];
+    expect(d).to.be.a('string');
+    expect(d).to.include('wasm-threaded-simd build, 2 threads').and.include('cross-origin isolated: true');
+    expect(result.peers).not.to.have.property('tfjs-wasm-browser-1t');
   });
 
   it('reports the same memory at step 10 and at the last distillation step', () => {

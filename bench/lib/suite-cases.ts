@@ -11,13 +11,15 @@ import { forwardFlops, kdDistillStep, kdLoaderStep, kdTrainStep, trainStepFlops,
 import { tfDistillStep, tfTrainStep } from './steps-tfjs.js';
 import type { Peer, RunnerFactory, Section, SuiteCase } from './suite-harness.js';
 import type { SuiteOptions } from './suite-options.js';
-import { kdgpuPeer, tfjsPeer, torchPeer } from './suite-peers.js';
+import { browserWasmPeers, kdgpuPeer, tfjsPeer, torchPeer, type BrowserWasmPages } from './suite-peers.js';
 import type { TorchServer } from './torch-server.js';
 
 export interface CaseContext {
   engine: kd.Engine;
   opts: SuiteOptions;
   torch: TorchServer | null;
+  /** The tfjs-wasm pages in headless Chromium (2 threads; the one-thread build), where they run. */
+  wasmPages?: BrowserWasmPages;
 }
 
 type Plain = { run(): Promise<unknown>; dispose(): void };
@@ -34,6 +36,7 @@ function peers(ctx: CaseContext, m: PeerMakers): Partial<Record<Peer, RunnerFact
   if (m.tfjs && ctx.opts.tfjsWebgpu) out['tfjs-webgpu'] = tfjsPeer('webgpu', m.tfjs);
   if (m.tfjs && ctx.opts.tfjsWasm) out['tfjs-wasm'] = tfjsPeer('wasm', m.tfjs);
   if (m.torch && ctx.torch) out['torch-cpu'] = torchPeer(ctx.torch, m.torch);
+  if (m.tfjs && m.torch) Object.assign(out, browserWasmPeers(ctx.wasmPages, m.torch));
   return out;
 }
 

@@ -50,13 +50,23 @@ export interface SuiteResult {
   seconds: number;
 }
 
-const SHORT: Record<Peer, string> = { kdgpu: 'kd', 'tfjs-webgpu': 'webgpu', 'tfjs-wasm': 'wasm', 'torch-cpu': 'torch', 'torch-cuda': 'cuda' };
+const SHORT: Record<Peer, string> = {
+  kdgpu: 'kd',
+  'tfjs-webgpu': 'webgpu',
+  'tfjs-wasm': 'wasm',
+  'tfjs-wasm-2t': 'wasm2',
+  'tfjs-wasm-browser-1t': 'wasm1b',
+  'torch-cpu': 'torch',
+  'torch-cuda': 'cuda',
+};
+/** Peers whose columns appear only where they ran (torch-cuda: the device bundle; the opt-in browser one-thread build). */
+const OPTIONAL: readonly Peer[] = ['torch-cuda', 'tfjs-wasm-browser-1t'];
 /**
- * The table's other columns: every peer but kdgpu (torch-cuda only where it ran), or with
+ * The table's other columns: every peer but kdgpu (the OPTIONAL ones only where they ran), or with
  * `onlyPresent` (the device bundle's report) only the peers that ran.
  */
 const othersOf = (r: SuiteResult, onlyPresent = false) =>
-  PEERS.filter((p) => p !== 'kdgpu' && ((p !== 'torch-cuda' && !onlyPresent) || r.peers[p] !== undefined));
+  PEERS.filter((p) => p !== 'kdgpu' && ((!OPTIONAL.includes(p) && !onlyPresent) || r.peers[p] !== undefined));
 
 export function allCases(r: SuiteResult): CaseResult[] {
   const s = r.sections;

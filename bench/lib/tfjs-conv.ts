@@ -37,3 +37,22 @@ const wasmSafe: Conv = (x, w, b) => wasmSafeOp(x, w, b);
 export function convRelu(): Conv {
   return tf.getBackend() === 'wasm' ? wasmSafe : fused;
 }
+
+/** One pass of a stride-1 'valid' conv layer: forward (+ bias + ReLU), input gradient, or weight (+ bias) gradient. */
+export type ConvPass = 'fwd' | 'dx' | 'dw';
+
+/**
+ * The tfjs computation of one pass on NHWC x [B, S, S, C], HWIO w, bias b and upstream gradient
+ * dy [B, S−K+1, S−K+1, O] (all owned by the caller): the forward as `convRelu`, the input
+ * gradient as conv2dTranspose, the weight gradient as `filterGradByConv` plus the bias sum (what
+ * the WASM-safe gradient above computes for each pass).
+ */
+export function tfConvPass(pass: ConvPass, x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D, dy: tf.Tensor4D): () => void {
+  const conv = convRelu();
+  if (pass === 'fwd') return () => void conv(x, w, b);
+  if (pass === 'dx') return () => void tf.conv2dTranspose(dy, w, x.shape, 1, 'valid');
+  return () => {
+    filterGradByConv(x, dy);
+    tf.sum(dy, [0, 1, 2]);
+  };
+}
