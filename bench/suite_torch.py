@@ -5,6 +5,7 @@ from bench/cnn_torch.py and the models and the distillation loss from bench/kd_t
 stdin, one JSON object per line:
   {"cmd": "setup", "id": "matmul 256", "kind": "matmul", "m": 256, "k": 256, "n": 256}
   {"cmd": "setup", "id": "...", "kind": "conv", "row": "conv2", "mode": "fwdbwd", "batch": 256, "conv2_size": 27}
+  {"cmd": "setup", "id": "...", "kind": "convpass", "c": 32, "o": 64, "s": 25, "pass": "fwd" | "dx" | "dw", "batch": 256}
   {"cmd": "setup", "id": "...", "kind": "step", "model": "mnist-mlp-student", "batch": 256}
   {"cmd": "setup", "id": "...", "kind": "distill", "teacher": "hinton-mlp-teacher", "student": "mnist-mlp-student",
    "batch": 256, "T": 4.0, "alpha": 0.9}
@@ -54,6 +55,24 @@ def setup(msg):
         row, mode = msg["row"], msg["mode"]
         cnn_torch.setup(row, msg["batch"], msg.get("conv2_size", 27))
         return lambda: cnn_torch.run(row, mode)
+    if kind == "convpass":
+        # One pass of a 3×3 'valid' conv layer (bench/lib/suite-conv-cases.ts): forward + bias +
+        # ReLU, input gradient, or weight + bias gradient, through aten's convolution_backward.
+        B, C, O, S, p = msg["batch"], msg["c"], msg["o"], msg["s"], msg["pass"]
+        r = lambda *s: torch.rand(*s, generator=g) * 2 - 1  # noqa: E731
+        x, w, b, dy = r(B, C, S, S), r(O, C, 3, 3) / 3, r(O) * 0.1, r(B, O, S - 2, S - 2)
+
+        def run():
+            with torch.no_grad():
+                if p == "fwd":
+                    F.conv2d(x, w, b).relu()
+                elif p == "dx":
+                    torch.nn.grad.conv2d_input(x.shape, w, dy)
+                else:
+                    torch.nn.grad.conv2d_weight(x, w.shape, dy)
+                    dy.sum((0, 2, 3))
+
+        return run
     if kind in ("step", "distill"):
         x, y = batch_of(msg["batch"], g)
         model = kd_torch.build(msg["model"] if kind == "step" else msg["student"], 0)

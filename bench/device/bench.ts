@@ -7,7 +7,8 @@
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import * as kd from '../../src/index.js';
-import { convCases, distillCases, distillSpec, matmulCases, MLP_GEMM_NAME, stepCaseName, stepCases, type CaseContext } from '../lib/suite-cases.js';
+import { distillCases, distillSpec, matmulCases, MLP_GEMM_NAME, stepCaseName, stepCases, type CaseContext } from '../lib/suite-cases.js';
+import { convCases } from '../lib/suite-conv-cases.js';
 import { measureCase, type CaseResult, type Peer, type SuiteCase } from '../lib/suite-harness.js';
 import { parseSuiteOptions } from '../lib/suite-options.js';
 import { matmulBound, type SuiteResult } from '../lib/suite-report.js';

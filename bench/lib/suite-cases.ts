@@ -5,7 +5,6 @@
  */
 import * as kd from '../../src/index.js';
 import { calibrate, makeCeiling, type CeilingShape } from '../fma-ceiling.js';
-import { convFlops, kdRowRunner, tfRowRunner } from './cnn-rows.js';
 import { kdMatmul, kdMatmulKernel, matmulFlops, tfMatmul } from './matmul-runners.js';
 import { forwardFlops, kdDistillStep, kdLoaderStep, kdTrainStep, trainStepFlops, type DistillSpec } from './steps-kdgpu.js';
 import { tfDistillStep, tfTrainStep } from './steps-tfjs.js';
@@ -83,30 +82,6 @@ export async function matmulCases(ctx: CaseContext): Promise<{ cases: SuiteCase[
   });
   sizing.dispose();
   return { cases, ceiling: { shape: cal.best, calibration: cal.results } };
-}
-
-/** The reference teacher's two conv layers, forward + backward (bench/cnn.ts rows). */
-export function convCases(ctx: CaseContext): SuiteCase[] {
-  const { engine, opts } = ctx;
-  const B = opts.batch;
-  const PROBE = 2;
-  return (['conv1', 'conv2'] as const).map((row) => ({
-    section: 'conv',
-    name: `${row} fwd+bwd`,
-    // conv1's input needs no gradient: forward and weight gradient; conv2: also the input gradient.
-    flops: (row === 'conv1' ? 2 : 3) * convFlops(row, B, opts.conv2Size),
-    probeRatio: B > PROBE ? B / PROBE : undefined,
-    note: `batch ${B}; ${row === 'conv1' ? '1→32 on 28×28' : `32→64 on ${opts.conv2Size}×${opts.conv2Size}`}, 3×3, bias + ReLU`,
-    peers: peers(ctx, {
-      kdgpu: () => fixedMode(kdRowRunner(engine, row, B, opts.conv2Size)),
-      tfjs: (sync, probe) => fixedMode(tfRowRunner(row, probe && B > PROBE ? PROBE : B, opts.conv2Size, sync)),
-      torch: () => ({ kind: 'conv', row, mode: 'fwdbwd', batch: B, conv2_size: opts.conv2Size }),
-    }),
-  }));
-}
-
-function fixedMode(r: { run(mode: 'fwdbwd'): Promise<void>; dispose(): void }): Plain {
-  return { run: () => r.run('fwdbwd'), dispose: () => r.dispose() };
 }
 
 function flopsOf(name: string, f: (m: kd.nn.Module) => number): number {

@@ -116,6 +116,27 @@ export function distillCosts(r: SuiteResult): { student: string; ratio: number; 
     });
 }
 
+/** A conv pass beside the GEMM of its M·N·K: both speeds and their ratio (1: the pass runs at matmul speed). */
+export interface ConvGemmRatio {
+  name: string;
+  convGflops: number;
+  gemmGflops: number;
+  ratio: number;
+}
+
+/** For each conv case with a GEMM companion (bench/lib/suite-conv-cases.ts): conv GFLOP/s ÷ GEMM GFLOP/s. */
+export function convGemmRatios(cases: CaseResult[]): ConvGemmRatio[] {
+  const out: ConvGemmRatio[] = [];
+  for (const c of cases) {
+    const gemm = cases.find((x) => x.alternatedWith === c.name);
+    const k = c.results.kdgpu;
+    const g = gemm?.results.kdgpu;
+    if (!isMeasured(k) || !isMeasured(g) || k.gflops === null || g.gflops === null) continue;
+    out.push({ name: c.name, convGflops: k.gflops, gemmGflops: g.gflops, ratio: k.gflops / g.gflops });
+  }
+  return out;
+}
+
 function cell(r: PeerResult | undefined, reps: number): string {
   if (!r) return '—';
   if ('skipped' in r) return 'skipped';
@@ -159,6 +180,14 @@ export function summaryLines(r: SuiteResult): string[] {
     lines.push(
       `Distillation with cached logits costs ${d.ratio.toFixed(2)}× the scratch step of ${d.student} (same loader, alternating)` +
         (d.paired ? `; per repetition: median ${d.paired.median.toFixed(2)}×, ${d.paired.min.toFixed(2)}–${d.paired.max.toFixed(2)}×.` : '.'),
+    );
+  }
+  const conv = convGemmRatios(r.sections.conv?.cases ?? []);
+  if (conv.length) {
+    lines.push(
+      `Conv passes at a share of kdgpu's matmul at the same M·N·K (conv GFLOP/s ÷ GEMM GFLOP/s, measured in alternation): ${conv
+        .map((c) => `${c.name} ${c.convGflops.toFixed(1)} ÷ ${c.gemmGflops.toFixed(1)} = ${c.ratio.toFixed(2)}`)
+        .join('; ')}.`,
     );
   }
   const m = r.sections.memory;

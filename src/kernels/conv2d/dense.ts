@@ -44,19 +44,9 @@ import type { Engine } from '../../gpu/engine.js';
 import { bindings, dispatch1d, invocationIndex, kernel, main1d, type StorageBinding, guardedIndex, head1d, digit } from '../../gpu/kernel-registry.js';
 import type { Activation } from '../elementwise-ops.js';
 import { epilogue, epilogueName } from '../epilogue.js';
-import { convFlops, convTiles, roundUp, type ConvEpilogue, type ConvGeometry, type ConvTiles, type Window } from './geometry.js';
+import { convFlops, roundUp, type ConvEpilogue, type ConvGeometry, type ConvTiles, type Window } from './geometry.js';
+import { forwardTile, planConvTiles } from './plan.js';
 import { clamped, maskLine } from './wgsl.js';
-
-/**
- * The forward tile for an output of width OW and O channels: rows split into equal tiles of at
- * most TP pixels (a row of 27 is one tile, 56 → 28 + 28, 30 → 15 + 15), and no more channels
- * than O rounded up to 4.
- */
-function fwdTile(OW: number, O: number, tiles: ConvTiles): { TP: number; TO: number } {
-  const TP = Math.ceil(OW / Math.ceil(OW / tiles.TP));
-  const TO = Math.min(tiles.TO, roundUp(Math.max(O, 1), 4));
-  return { TP, TO };
-}
 
 // ---- weight packing ---------------------------------------------------------------------------
 
@@ -252,7 +242,7 @@ function runFwd(
   tiles: ConvTiles,
   flops: number,
 ): PooledBuffer {
-  const { TP, TO } = fwdTile(r.OW, r.O, tiles);
+  const { TP, TO } = forwardTile(r.OW, r.O, tiles);
   const outSize = r.N * r.O * r.OH * r.OW;
   const y = engine.pool.acquire(Math.max(outSize, 1) * 4);
   if (outSize === 0) return y;
@@ -315,8 +305,15 @@ function runFwd(
 }
 
 /** y = conv(x, w) (+ bias) (then the activation): [N, O, OH, OW]. */
-export function runConv2d(engine: Engine, x: PooledBuffer, w: PooledBuffer, g: ConvGeometry, epi: ConvEpilogue = {}, tiles = convTiles): PooledBuffer {
-  const npad = roundUp(g.O, fwdTile(g.OW, g.O, tiles).TO);
+export function runConv2d(
+  engine: Engine,
+  x: PooledBuffer,
+  w: PooledBuffer,
+  g: ConvGeometry,
+  epi: ConvEpilogue = {},
+  tiles: ConvTiles = planConvTiles(engine.adapter.kind, 'fwd', g),
+): PooledBuffer {
+  const npad = roundUp(g.O, forwardTile(g.OW, g.O, tiles).TO);
   const packed = packWeight(engine, w, g, npad, false);
   const y = runFwd(
     engine,
@@ -351,8 +348,8 @@ export function runConv2d(engine: Engine, x: PooledBuffer, w: PooledBuffer, g: C
 }
 
 /** dx = ∂L/∂x given dy = ∂L/∂y: [N, C, H, W] (the transposed convolution of dy). */
-export function runConv2dGradInput(engine: Engine, dy: PooledBuffer, w: PooledBuffer, g: ConvGeometry, tiles = convTiles): PooledBuffer {
-  const npad = roundUp(g.C, fwdTile(g.W, g.C, tiles).TO);
+export function runConv2dGradInput(engine: Engine, dy: PooledBuffer, w: PooledBuffer, g: ConvGeometry, tiles: ConvTiles = planConvTiles(engine.adapter.kind, 'dx', g)): PooledBuffer {
+  const npad = roundUp(g.C, forwardTile(g.W, g.C, tiles).TO);
   const packed = packWeight(engine, w, g, npad, true);
   const dx = runFwd(
     engine,

@@ -6,3 +6,4 @@ export { runConv2dGradWeight } from './weight-grad.js';
 export { runGroupedConv2dGradWeight } from './grouped-weight-grad.js';
 export { MAX_COLS_BYTES, planWeightGemm, runConv2dGradWeightGemm, type WeightGemmPlan } from './weight-gemm.js';
 export { runConv2dGradBias } from './bias-grad.js';
+export { convCandidates, convPlanKey, forwardTile, planConvTiles, weightTile, type ConvPass, type ConvPlanKey } from './plan.js';

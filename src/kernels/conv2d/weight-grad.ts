@@ -16,7 +16,8 @@
 import type { PooledBuffer } from '../../gpu/buffer-pool.js';
 import { grid, type Engine } from '../../gpu/engine.js';
 import { bindings, digit, dispatch1d, invocationIndex, kernel, main1d } from '../../gpu/kernel-registry.js';
-import { convFlops, convTiles, windowOf, type ConvGeometry, type Window } from './geometry.js';
+import { convFlops, windowOf, type ConvGeometry, type ConvTiles, type Window } from './geometry.js';
+import { planConvTiles, weightTile } from './plan.js';
 import { reduceSplits, splitRows, zeros } from './splits.js';
 import { planWeightGemm, runConv2dGradWeightGemm } from './weight-gemm.js';
 import { clamped, inside } from './wgsl.js';
@@ -131,15 +132,12 @@ function wgtSource(c: WgtConfig): string {
 }
 
 /** dW = ∂L/∂w: [O, C, KH, KW]. */
-export function runConv2dGradWeight(engine: Engine, x: PooledBuffer, dy: PooledBuffer, g: ConvGeometry, tiles = convTiles): PooledBuffer {
+export function runConv2dGradWeight(engine: Engine, x: PooledBuffer, dy: PooledBuffer, g: ConvGeometry, tiles: ConvTiles = planConvTiles(engine.adapter.kind, 'dw', g)): PooledBuffer {
   const len = g.O * g.C * g.KH * g.KW;
   if (g.N * g.OH * g.OW === 0 || len === 0) return zeros(engine, len);
   const gemm = planWeightGemm(g, engine.adapter.software, tiles.weightGemm);
   if (gemm) return runConv2dGradWeightGemm(engine, x, dy, g, gemm);
-  // At most ~192 accumulators (TOW·TCW·KW): wider kernels take fewer input channels.
-  const TOW = Math.min(tiles.TOW, g.O);
-  const TCW = Math.max(1, Math.min(tiles.TCW, g.C, Math.floor(192 / (TOW * g.KW))));
-  const TPW = tiles.TPW;
+  const { TOW, TCW, TPW } = weightTile(g, tiles);
   const { rowsPer, splits, rows } = splitRows(g, tiles.splitPixels, len);
   const maxNeededCol = (g.OW - 1) * g.strideW + (g.KW - 1) * g.dilationW - g.padLeft;
   // Masks where a read can land in the padding (only pixels < OW are ever visited).
