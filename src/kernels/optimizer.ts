@@ -31,17 +31,24 @@ const indexing = `
 const main = `${main1d()}`;
 
 /**
- * WGSL: flags the step when the gradient `g`, the weight `w` or a state value is not finite. The
- * common case costs one test: the largest exponent field of all of them is all ones only if one is.
+ * WGSL: flags the step when the gradient `g`, the new weight `w` or a state value is not finite.
+ * Only `w` and `tested` are tested in the common case: a non-finite gradient, momentum or first
+ * moment always makes the new weight non-finite (± ∞ · lr, ∞ · 0 = NaN, ∞ / ∞ = NaN), while
+ * Adam's second moment can overflow under a finite weight (m / √∞ = 0). Which one it was is
+ * worked out only for a flagged element. One test covers both: the larger exponent field.
  */
-const check = (t: Elem, g: string, w: string, state: string[]) => {
+const check = (t: Elem, g: string, w: string, state: string[], tested: string[]) => {
   const u = t === 'f32' ? 'u32' : 'vec4<u32>';
   const ex = (v: string) => `(bitcast<${u}>(${v}) & ${u}(0x7f800000u))`;
   const nf = (v: string) => `${t === 'f32' ? 'nonFinite' : 'nonFinite4'}(${v})`;
-  const top = [g, w, ...state].map(ex).reduce((a, b) => `max(${a}, ${b})`);
+  const top = [w, ...tested].map(ex).reduce((a, b) => `max(${a}, ${b})`);
+  const stateBad = state.length ? state.map(nf).join(' || ') : 'false';
   return `
   if (${t === 'f32' ? '' : 'any'}(${top} == ${u}(0x7f800000u))) {
-    flagStep(p.step, 1u + p.param + select(select(${FLAG_STATE}u, ${FLAG_WEIGHT}u, ${nf(w)}), 0u, ${nf(g)}));
+    let gBad = ${nf(g)};
+    let wBad = ${nf(w)};
+    let sBad = ${stateBad};
+    if (gBad || wBad || sBad) { flagStep(p.step, 1u + p.param + select(select(${FLAG_STATE}u, ${FLAG_WEIGHT}u, wBad), 0u, gBad)); }
   }`;
 };
 
@@ -77,7 +84,7 @@ ${main}${indexing}
   } else {
     w = w - p.stepSize * mi / (sqrt(vi) / p.bc2Sqrt + p.eps);
   }
-  param[i] = w;${check(t, 'gi', 'w', ['mi', 'vi'])}
+  param[i] = w;${check(t, 'gi', 'w', ['mi', 'vi'], ['vi'])}
 }`,
 });
 export const ADAM = adamKernel('f32');
@@ -105,7 +112,7 @@ ${main}${indexing}
     if (p.nesterov == 1u) { g = g + p.momentum * b; } else { g = b; }
   }
   let nw = w - p.lr * g;
-  param[i] = nw;${check(t, 'gi', 'nw', ['b'])}
+  param[i] = nw;${check(t, 'gi', 'nw', ['b'], [])}
 }`,
 });
 export const SGD = sgdKernel('f32');
