@@ -61,6 +61,22 @@ def setup(msg):
             F.conv2d(*args).relu().backward(dy)
 
         return run
+    if kind == "convpass":
+        # One pass of a 3×3 'valid' conv layer, as in bench/suite_torch.py (bench/lib/suite-conv-cases.ts).
+        B, C, O, S, p = msg["batch"], msg["c"], msg["o"], msg["s"], msg["pass"]
+        x, w, b, dy = rand(g, B, C, S, S), rand(g, O, C, 3, 3) / 3, rand(g, O) * 0.1, rand(g, B, O, S - 2, S - 2)
+
+        def run():
+            with torch.no_grad():
+                if p == "fwd":
+                    F.conv2d(x, w, b).relu()
+                elif p == "dx":
+                    torch.nn.grad.conv2d_input(x.shape, w, dy)
+                else:
+                    torch.nn.grad.conv2d_weight(x, w.shape, dy)
+                    dy.sum((0, 2, 3))
+
+        return run
     if kind in ("step", "distill"):
         import kd_torch  # noqa: E402 (numpy and torch.nn; only when a model is needed)
 
