@@ -12,7 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { listBenchmarks } from '../src/cli/bench.js';
 import type { Measured, PeerResult } from '../bench/lib/suite-harness.js';
-import { markdownTable, type SuiteResult } from '../bench/lib/suite-report.js';
+import { convGemmRatios, distillCosts, markdownTable, type SuiteResult } from '../bench/lib/suite-report.js';
+import { cachedDistillName, loaderStepName } from '../bench/lib/suite-cases.js';
+import { CONV_LAYERS, CONV_PASSES, convCaseName } from '../bench/lib/suite-conv-cases.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -57,8 +59,8 @@ describe('bench suite (--quick --no-torch)', function () {
         const k = positive(c.results.kdgpu, `${c.name}: kdgpu`);
         if (c.flops > 0) expect(k.gflops, c.name).to.be.above(0);
         expect(c.results).not.to.have.property('torch-cpu');
-        // Cases run by the peers (all but the ceiling and the MLP GEMM) have both tfjs backends, and tfjs-wasm with 2 threads.
-        if (c.name !== 'FMA ceiling' && !c.name.startsWith('mlp gemm')) {
+        // Cases run by the peers (all but the ceiling and the GEMM companions) have both tfjs backends, and tfjs-wasm with 2 threads.
+        if (c.name !== 'FMA ceiling' && !c.name.startsWith('mlp gemm') && !c.alternatedWith && !c.name.startsWith(cachedDistillName(''))) {
           for (const p of ['tfjs-webgpu', 'tfjs-wasm', 'tfjs-wasm-2t'] as const) {
             positive(c.results[p], `${c.name}: ${p}`);
             expect(c.ratios[p], `${c.name}: ${p} ratio`).to.be.above(0);
@@ -68,8 +70,18 @@ describe('bench suite (--quick --no-torch)', function () {
     }
     expect(s.matmul!.cases.map((c) => c.name)).to.include.members(['matmul 64', 'matmul 128', 'FMA ceiling']);
     expect(s.matmul!.ceiling.gflops).to.be.above(0);
-    expect(s.conv!.cases.map((c) => c.name)).to.deep.equal(['conv1 fwd+bwd', 'conv2 fwd+bwd']);
-    expect(s.steps!.cases.map((c) => c.name)).to.include.members(['train step mnist-mlp-student', 'train step mnist-cnn-small']);
+    // Each conv layer's three passes, each after its same-M·N·K GEMM companion.
+    expect(s.conv!.cases.filter((c) => !c.alternatedWith).map((c) => c.name)).to.deep.equal(CONV_LAYERS.flatMap((l) => CONV_PASSES.map((p) => convCaseName(l, p))));
+    expect(convGemmRatios(s.conv!.cases).map((r) => r.name)).to.have.length(CONV_LAYERS.length * CONV_PASSES.length);
+    expect(s.steps!.cases.map((c) => c.name)).to.include.members(['train step mnist-mlp-student', 'train step mnist-cnn-small', 'train step mnist-cnn-teacher']);
+    // The cached-logits distillation step of each student, alternating with its scratch step.
+    const costs = distillCosts(result);
+    expect(costs.map((d) => d.student)).to.deep.equal(['mnist-mlp-student', 'mnist-cnn-small']);
+    for (const d of costs) {
+      expect(d.ratio, d.student).to.be.above(0);
+      expect(d.paired, `${d.student}: per-repetition ratios`).to.not.equal(undefined);
+      expect(s.distill!.cases.find((c) => c.name === loaderStepName(d.student))!.alternatedWith).to.equal(cachedDistillName(d.student));
+    }
     const b = s.steps!.matmulBound!;
     for (const v of [b.stepFlops, b.gemmGflops, b.boundMs, b.stepMs, b.ratio]) expect(v).to.be.above(0);
     // The bound's GEMM runs in the MLP step's alternation, so each step run has a GEMM run beside it.
@@ -103,6 +115,8 @@ describe('bench suite (--quick --no-torch)', function () {
     expect(readFileSync(join(dir, 'suite.svg'), 'utf8')).to.match(/^<svg/);
     expect(existsSync(join(dir, 'suite.png'))).to.equal(true);
     const md = markdownTable(result).split('\n');
-    expect(md.filter((l) => l.startsWith('| '))).to.have.length(2 + result.sections.matmul!.cases.length + 2 + 3 + 1);
+    const s = result.sections;
+    expect(md.filter((l) => l.startsWith('| '))).to.have.length(2 + s.matmul!.cases.length + s.conv!.cases.length + s.steps!.cases.length + s.distill!.cases.length);
+    expect(stdout).to.include('Distillation with cached logits costs');
   });
 });
