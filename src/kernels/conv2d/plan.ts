@@ -57,15 +57,16 @@ const MEASURED: Partial<Record<AdapterKind, Record<ConvPass, Record<ConvShapeCla
     dw: { thin: { weightGemm: false }, wide: { weightGemm: false, TCW: 4 }, narrow: { weightGemm: false, TCW: 4 } },
   },
   swiftshader: {
-    fwd: { thin: {}, wide: {}, narrow: {} },
+    fwd: { thin: { TP: 16 }, wide: {}, narrow: { TP: 8 } },
     dx: { thin: {}, wide: {}, narrow: {} },
-    dw: { thin: {}, wide: {}, narrow: {} },
+    dw: { thin: { TPW: 8 }, wide: {}, narrow: {} },
   },
 };
 
 /**
  * The tiles for one pass of a dense convolution on an adapter of this kind: for llvmpipe and
- * SwiftShader, what bench/conv-plans.ts measured fastest for the layer's shape class; elsewhere
+ * SwiftShader, what bench/conv-plans.ts measured fastest for the layer's shape class (an empty
+ * choice: `convTiles` was fastest); elsewhere
  * (GPUs, other software adapters) `convTiles` and the weight gradient's default formulation
  * (planWeightGemm).
  */
