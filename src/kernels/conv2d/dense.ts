@@ -22,7 +22,8 @@
  * is one tile; up to 448 accumulators, most of them spilled — measured faster than 14 × 8 or
  * 4 × 8). For each (kh, c) it loads one row segment of SEG = (TP−1)·SW + (KW−1)·DW + 1 input
  * values, shared by all KW taps and TP pixels, and KW·TO/4 vec4 weights shared by the TP
- * pixels: for 3×3 on a row of 27, 29 + 48 scalar loads feed 1296 FMAs.
+ * pixels: for 3×3 on a row of 27, 29 + 48 scalar loads feed 1296 FMAs. Which tile runs on which
+ * adapter kind and layer shape: plan.ts (from bench/conv-plans.ts's numbers).
  * Kernels are generated per geometry (kernel size, stride, dilation and tile are compile-time
  * constants, tap loops unrolled); sizes and padding are uniforms. Where no read for a valid
  * output can leave the input the kernel has no masks; otherwise each segment value is

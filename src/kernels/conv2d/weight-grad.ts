@@ -1,8 +1,9 @@
 /**
  * Gradient of a dense convolution w.r.t. its weight, dW = ∂L/∂w: [O, C, KH, KW].
  *
- * On CPU adapters, for layers wide enough and whose im2col buffer fits, an explicit im2col and a
- * batched matmul (weight-gemm.ts; `npx tsx bench/conv-weight-gemm.ts` compares the two). Otherwise
+ * Where the plan says so (plan.ts: on SwiftShader, for layers wide enough and whose im2col buffer
+ * fits; not on llvmpipe, where this file's kernel measured faster), an explicit im2col and a
+ * batched matmul (weight-gemm.ts; `npx tsx bench/conv-plans.ts` compares the two). Otherwise
  * this file's kernel: GEMM with M = O, N = C·KH·KW, K = N·OH·OW, split over K (rows n·OH + oh,
  * about `splitPixels` pixels per split, splits.ts) into partial sums, then summed. One invocation
  * owns TOW output channels × TCW input channels × one kh × all KW taps (default 8 × 8 × 3 = 192
