@@ -19,15 +19,18 @@
  * Both tiles are stored k-major, so an operand contiguous along K (A not transposed, B transposed)
  * is loaded as 4×4 blocks (four vec4s along K) and transposed in registers. The epilogue
  * (epilogue.ts) adds the bias and applies the activation before each output's single store.
+ *
+ * On the CPU adapters these kernels are several times slower than the register tiles
+ * (bench/matmul-plans.ts): there workgroup memory is ordinary memory read lane by lane, and a
+ * barrier switches between invocations run as coroutines, so the planner keeps them for GPUs.
  */
 import type { Kernel } from '../gpu/engine.js';
 import { kernel } from '../gpu/kernel-registry.js';
 import type { Activation } from './elementwise-ops.js';
 import { epilogue as applyEpilogue, epilogueName } from './epilogue.js';
+import type { OperandMode } from './matmul.js';
 import type { SharedTile } from './matmul-plan.js';
 import { BATCH_OFFSETS, bindings, PARAMS } from './matmul-wgsl.js';
-
-type OperandMode = 'n4' | 't4' | 'n1' | 't1';
 
 const XYZW = ['x', 'y', 'z', 'w'];
 
