@@ -75,6 +75,29 @@ describe('fit: the finite flag stops a run whose gradient goes non-finite', func
     }
   }
 
+  it('a stop requested after the NaN step writes no checkpoint: the stop reads the flag first', async () => {
+    const model = mlp(3);
+    const signal = { stopped: false };
+    let checkpoints = 0;
+    let err: unknown = null;
+    await nn
+      .trainClassifier(model, data(), {
+        epochs: 2,
+        batchSize: 100,
+        logEvery: 0,
+        loss: poisonedLoss(model),
+        signal,
+        onStop: 'checkpoint',
+        checkpoint: () => void checkpoints++,
+        callbacks: [{ onStepEnd: (s) => void (s.globalStep === BAD && (signal.stopped = true)) }],
+      })
+      .catch((e: unknown) => (err = e));
+    expect(err).to.be.instanceOf(nn.TrainingDivergedError);
+    expect((err as kd.nn.TrainingDivergedError).step).to.equal(BAD);
+    expect(checkpoints).to.equal(0);
+    model.dispose();
+  });
+
   it('fit without callbacks, logEvery 0 (read at the epoch end): the NaN gradient, and an infinite loss at the first step', async () => {
     const loader = new kd.GpuLoader(data(), { batchSize: 100 });
     const cases: [(m: kd.nn.Sequential) => kd.nn.LossFn, string][] = [

@@ -113,7 +113,10 @@ export interface FitOptions {
   validation?: ArrayDataset;
   /** Evaluated on `validation` instead of the trained model (e.g. a view of it). */
   validationModel?: Module;
-  /** Steps between loss readbacks for callbacks (0: only at epoch ends). Default 50. */
+  /**
+   * Steps between reads of the loss sum and the finite flag (0: only at epoch ends), for `onLoss`
+   * and to stop a diverging run: a non-finite value is found by the read ending its window. Default 50.
+   */
   logEvery?: number;
   /** Progress hooks, called in order. */
   callbacks?: TrainCallbacks[];
