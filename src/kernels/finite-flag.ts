@@ -23,8 +23,21 @@ export const FLAG_WEIGHT = 0x10000000;
 /** See `FLAG_WEIGHT`. */
 export const FLAG_STATE = 0x20000000;
 
+/** What a flag code names. */
+export type FlagWhat =
+  | {
+      /** The training loss. */
+      what: 'loss';
+    }
+  | {
+      /** A parameter's gradient, its updated weight or its optimizer state. */
+      what: 'gradient' | 'weight' | 'state';
+      /** The parameter's index among the optimizer's parameters. */
+      param: number;
+    };
+
 /** What a flag code names: 'loss', or a parameter's 'gradient', 'weight' or 'state' and its index. */
-export function decodeFlag(code: number): { what: 'loss' } | { what: 'gradient' | 'weight' | 'state'; param: number } {
+export function decodeFlag(code: number): FlagWhat {
   if (code === 0) return { what: 'loss' };
   const kind = code - 1 >= FLAG_STATE ? 'state' : code - 1 >= FLAG_WEIGHT ? 'weight' : 'gradient';
   return { what: kind, param: (code - 1) % FLAG_WEIGHT };

@@ -10,7 +10,7 @@ import { full } from '../autograd/creation.js';
 import { keep } from '../autograd/scope.js';
 import { fromBuffer, type Tensor } from '../autograd/tensor.js';
 import type { PooledBuffer } from '../gpu/buffer-pool.js';
-import { decodeFlag, FLAG_BYTES, FLAG_NONE, runFlagAccumulate } from '../kernels/finite-flag.js';
+import { decodeFlag, FLAG_BYTES, FLAG_NONE, runFlagAccumulate, type FlagWhat } from '../kernels/finite-flag.js';
 
 /** What a read of the finite flag found. */
 export interface FlagState {
@@ -19,7 +19,7 @@ export interface FlagState {
   /** The first global step (0-based) at which something was not finite; null when none was. */
   firstStep: number | null;
   /** What was not finite at that step: the loss, or a parameter's (optimizer index) gradient, weight or state. */
-  what: ReturnType<typeof decodeFlag> | null;
+  what: FlagWhat | null;
 }
 
 /**
@@ -78,7 +78,7 @@ export class FiniteFlag {
 }
 
 /** What a `FlagState` found, as a phrase: "the gradient of 'fc1.weight'" ('names' maps optimizer indices to names). */
-export function describeFlag(what: NonNullable<FlagState['what']>, names: readonly string[]): string {
+export function describeFlag(what: FlagWhat, names: readonly string[]): string {
   if (what.what === 'loss') return 'the training loss';
   const name = `'${names[what.param] ?? `parameter ${what.param}`}'`;
   if (what.what === 'gradient') return `the gradient of ${name}`;

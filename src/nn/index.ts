@@ -60,6 +60,7 @@ export {
 export { createOptimizer, defaultLearningRate, OPTIMIZER_NAMES, type OptimizerName, type CreateOptimizerOptions } from './optim-factory.js';
 export { FiniteFlag, type FlagState } from './finite-flag.js';
 export type { FlagTarget } from '../kernels/optimizer.js';
+export type { FlagWhat } from '../kernels/finite-flag.js';
 export { trainClassifier, type TrainClassifierOptions, type TrainClassifierResult } from './train-classifier.js';
 export { classificationMetrics, rocAuc, argmaxRows, type ClassificationMetrics } from './metrics.js';
 export {
