@@ -16,12 +16,13 @@ export function matmulFlops(M: number, K: number, N: number): number {
   return 2 * M * K * N;
 }
 
-/** The kernel kdgpu picks for this shape, e.g. "tiled 64×64 ab". */
+/** The kernel kdgpu picks for this shape, e.g. "tiled 16×16 n4n4" or "shared 64×64 (4×4 per invocation) n4n4". */
 export function kdMatmulKernel(engine: kd.Engine, M: number, K: number, N: number): string {
-  const plan = planMatmul(M, K, N, engine.adapter.software, engine.subgroups, engine.adapter.kind === 'llvmpipe');
-  return plan.kind === 'tiled'
-    ? `tiled ${plan.tile.tm}×${4 * plan.tile.tn4}${plan.tile.sg ? ' subgroup' : ''} ${operandModes(M, K, N, false, false).join('')}`
-    : 'general';
+  const plan = planMatmul(M, N, K, engine.adapter.software, engine.subgroups, engine.adapter.kind === 'llvmpipe');
+  const modes = operandModes(M, N, K, false, false).join('');
+  if (plan.kind === 'tiled') return `tiled ${plan.tile.tm}×${4 * plan.tile.tn4}${plan.tile.sg ? ' subgroup' : ''} ${modes}`;
+  if (plan.kind === 'shared') return `shared ${plan.tile.tm * plan.tile.wy}×${4 * plan.tile.tn4 * plan.tile.wx} (${plan.tile.tm}×${4 * plan.tile.tn4} per invocation) ${modes}`;
+  return 'general';
 }
 
 /** kdgpu: one matmul under noGrad, then engine.sync(). */
