@@ -10,10 +10,11 @@
  *   npx tsx bench/conv-plans.ts [--layer conv1|teacher-conv2|small-conv2] [--pass fwd,dx,dw]
  *                               [--batch 256] [--reps 5] [--out]
  *
- * --out writes bench/results/conv-plans-<adapter kind>-<layer>.json, the numbers the planner
+ * --out writes bench/results/conv-plans-<adapter kind>-<layer>.json (the passes not run are kept
+ * from the file there), the numbers the planner
  * (src/kernels/conv2d/plan.ts) follows and test/conv-plans.test.ts checks it against.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as kd from '../src/index.js';
@@ -50,7 +51,7 @@ const kind = engine.adapter.kind;
 /** A candidate's name: what it runs (its effective tile). */
 function nameOf(k: ConvPlanKey): string {
   if (k.formulation === 'im2col-gemm') return 'im2col + matmul';
-  return 'TP' in k ? `direct ${k.TP}×${k.TO}` : `direct ${k.TOW}×${k.TCW}×${k.TPW}`;
+  return 'TP' in k ? `direct ${k.TP}×${k.TO}` : `direct ${k.TOW}×${k.TCW}×${k.TPW}${k.allKh ? ' all rows' : ''}`;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -113,6 +114,11 @@ for (const l of layers) {
   if (argv.includes('--out')) {
     const file = join(here, 'results', `conv-plans-${kind}-${slug(l.name)}.json`);
     mkdirSync(dirname(file), { recursive: true });
+    // A run of some passes keeps the file's other passes.
+    if (existsSync(file)) {
+      const old = JSON.parse(readFileSync(file, 'utf8')) as typeof doc & { passes: Record<string, unknown> };
+      if (old.layer && JSON.stringify(old.layer) === JSON.stringify(doc.layer)) doc.passes = { ...old.passes, ...(doc.passes as Record<string, unknown>) };
+    }
     writeFileSync(`${file}.tmp`, `${JSON.stringify(doc, null, 2)}\n`);
     renameSync(`${file}.tmp`, file);
     console.log(`wrote ${file}`);

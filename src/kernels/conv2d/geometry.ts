@@ -58,6 +58,8 @@ export interface ConvTiles {
   TOW: number;
   TCW: number;
   TPW: number;
+  /** Weight gradient: one invocation owns every kernel row rather than one (weight-grad.ts). */
+  allKh?: boolean;
   /** Weight/bias gradient: target number of output pixels summed by one invocation. */
   splitPixels: number;
   /** false: never the subgroup variants of the forward, input- and weight-gradient kernels (default: when the device has subgroups). */

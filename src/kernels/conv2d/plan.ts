@@ -23,11 +23,15 @@ export function forwardTile(OW: number, O: number, tiles: Pick<ConvTiles, 'TP' |
   return { TP, TO };
 }
 
-/** The direct weight-gradient tile actually run: at most ~192 accumulators (TOW·TCW·KW), so wider kernels take fewer input channels. */
-export function weightTile(g: ConvGeometry, tiles: Pick<ConvTiles, 'TOW' | 'TCW' | 'TPW'>): { TOW: number; TCW: number; TPW: number } {
+/**
+ * The direct weight-gradient tile actually run: at most ~192 accumulators (TOW·TCW·KW, times KH
+ * with `allKh`), so wider kernels take fewer input channels.
+ */
+export function weightTile(g: ConvGeometry, tiles: Pick<ConvTiles, 'TOW' | 'TCW' | 'TPW' | 'allKh'>): { TOW: number; TCW: number; TPW: number; allKh: boolean } {
+  const allKh = Boolean(tiles.allKh) && g.KH > 1;
   const TOW = Math.min(tiles.TOW, g.O);
-  const TCW = Math.max(1, Math.min(tiles.TCW, g.C, Math.floor(192 / (TOW * g.KW))));
-  return { TOW, TCW, TPW: tiles.TPW };
+  const TCW = Math.max(1, Math.min(tiles.TCW, g.C, Math.floor(192 / (TOW * g.KW * (allKh ? g.KH : 1)))));
+  return { TOW, TCW, TPW: tiles.TPW, allKh };
 }
 
 /**
@@ -54,12 +58,12 @@ const MEASURED: Partial<Record<AdapterKind, Record<ConvPass, Record<ConvShapeCla
   llvmpipe: {
     fwd: { thin: { TP: 28, TO: 16 }, wide: { TP: 28, TO: 16 }, narrow: { TP: 28, TO: 8 } },
     dx: { thin: { TP: 8, TO: 4 }, wide: { TP: 28, TO: 8 }, narrow: { TP: 28, TO: 16 } },
-    dw: { thin: { weightGemm: false }, wide: { weightGemm: false, TCW: 4 }, narrow: { weightGemm: false, TCW: 4 } },
+    dw: { thin: { weightGemm: false, allKh: true }, wide: { weightGemm: false, allKh: true }, narrow: { weightGemm: false, TCW: 4 } },
   },
   swiftshader: {
     fwd: { thin: { TP: 16 }, wide: {}, narrow: { TP: 8 } },
     dx: { thin: {}, wide: {}, narrow: {} },
-    dw: { thin: { TPW: 8 }, wide: {}, narrow: {} },
+    dw: { thin: { allKh: true }, wide: {}, narrow: {} },
   },
 };
 
@@ -78,7 +82,8 @@ export function planConvTiles(kind: AdapterKind, pass: ConvPass, g: ConvGeometry
 /**
  * The plans bench/conv-plans.ts measures for a pass (the tiles the planner may pick from):
  * forward and input gradient, the direct kernel's TP × TO tiles; weight gradient, the direct
- * kernel's TOW × TCW × TPW tiles and the im2col + matmul formulation.
+ * kernel's TOW × TCW × TPW tiles (one kernel row or all per invocation) and the im2col + matmul
+ * formulation.
  */
 export function convCandidates(pass: ConvPass): ConvTiles[] {
   const out: ConvTiles[] = [];
@@ -86,6 +91,7 @@ export function convCandidates(pass: ConvPass): ConvTiles[] {
     for (const [TOW, TCW] of [[8, 8], [4, 8], [8, 4], [4, 4], [16, 4]]) {
       for (const TPW of [4, 8]) out.push({ ...convTiles, TOW, TCW, TPW, weightGemm: false });
     }
+    for (const [TOW, TPW] of [[8, 4], [16, 4], [8, 8]]) out.push({ ...convTiles, TOW, TCW: 8, TPW, allKh: true, weightGemm: false });
     out.push({ ...convTiles, weightGemm: true });
   } else {
     for (const TP of [28, 16, 8, 4]) for (const TO of [16, 8, 4]) out.push({ ...convTiles, TP, TO });
@@ -94,7 +100,10 @@ export function convCandidates(pass: ConvPass): ConvTiles[] {
 }
 
 /** What a plan runs for one pass: the direct kernel's effective tile, or the im2col + matmul formulation. */
-export type ConvPlanKey = { formulation: 'direct'; TP: number; TO: number } | { formulation: 'direct'; TOW: number; TCW: number; TPW: number } | { formulation: 'im2col-gemm' };
+export type ConvPlanKey =
+  | { formulation: 'direct'; TP: number; TO: number }
+  | { formulation: 'direct'; TOW: number; TCW: number; TPW: number; allKh?: true }
+  | { formulation: 'im2col-gemm' };
 
 /**
  * What `tiles` runs for this pass and geometry (tiles clamped to the layer's channels; for the
@@ -105,5 +114,6 @@ export function convPlanKey(pass: ConvPass, g: ConvGeometry, t: ConvTiles, softw
   if (pass === 'fwd') return { formulation: 'direct', ...forwardTile(g.OW, g.O, t) };
   if (pass === 'dx') return { formulation: 'direct', ...forwardTile(g.W, g.C, t) };
   if (planWeightGemm(g, software, t.weightGemm)) return { formulation: 'im2col-gemm' };
-  return { formulation: 'direct', ...weightTile(g, t) };
+  const { TOW, TCW, TPW, allKh } = weightTile(g, t);
+  return allKh ? { formulation: 'direct', TOW, TCW, TPW, allKh } : { formulation: 'direct', TOW, TCW, TPW };
 }
