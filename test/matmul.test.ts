@@ -491,9 +491,11 @@ describe('matmul', () => {
       expect(planMatmul(1024, 1024, 1024, false, true)).to.deep.equal({ kind: 'shared', tile: SHARED_64 });
       expect(planMatmul(256, 784, 784, false, true)).to.deep.equal({ kind: 'shared', tile: SHARED_32 });
       expect(planMatmul(4, 784, 784, true, true)).to.deep.equal({ kind: 'tiled', tile: TILE_THIN });
-      // llvmpipe: 16×16 on products of at least 128×128, 8×8 below (thin products keep the 4×8 one).
+      // llvmpipe: 16×16 from 16 rows and 128 columns on, 8×8 below (thin products keep the 4×8 one).
       expect(planMatmul(1024, 1024, 1024, true, false, true)).to.deep.equal({ kind: 'tiled', tile: TILE_MID });
-      expect(planMatmul(64, 1024, 1024, true, false, true)).to.deep.equal({ kind: 'tiled', tile: TILE_SMALL });
+      expect(planMatmul(16, 128, 1024, true, false, true)).to.deep.equal({ kind: 'tiled', tile: TILE_MID });
+      expect(planMatmul(15, 1024, 1024, true, false, true)).to.deep.equal({ kind: 'tiled', tile: TILE_SMALL });
+      expect(planMatmul(1024, 127, 1024, true, false, true)).to.deep.equal({ kind: 'tiled', tile: TILE_SMALL });
       expect(planMatmul(4, 784, 784, true, false, true)).to.deep.equal({ kind: 'tiled', tile: TILE_THIN });
     });
   });

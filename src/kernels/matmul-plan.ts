@@ -40,7 +40,7 @@ export type MatmulPlan = { kind: 'tiled'; tile: MatmulTile } | { kind: 'shared';
 /** Large products on a CPU adapter: a 16×32 block of C per invocation (128 vec4 accumulators). */
 export const TILE_LARGE: MatmulTile = { tm: 16, tn4: 8, wx: 2, wy: 4 };
 /**
- * llvmpipe, products of at least 128×128: 16×16 per invocation. There every load from a storage
+ * llvmpipe, products of at least 16 rows and 128 columns: 16×16 per invocation. There every load from a storage
  * buffer runs lane by lane, so loads per FMA decide the speed; 16×16 halves them against 8×8, and
  * larger tiles lose more to spilled accumulators than they save (`npx tsx bench/matmul-plans.ts`).
  */
@@ -117,8 +117,9 @@ export function planMatmul(M: number, N: number, K: number, software = true, sub
   if (M < 8) return { kind: 'tiled', tile: TILE_THIN };
   // GPUs: workgroup-shared tiles; the 32×32 block keeps more workgroups in flight on small products.
   if (!software) return { kind: 'shared', tile: M * N >= 512 * 512 ? SHARED_64 : SHARED_32 };
-  // llvmpipe: 16×16 where there are enough rows and columns to share out its 64×128 workgroup blocks.
-  if (llvmpipe) return { kind: 'tiled', tile: M >= 128 && N >= 128 ? TILE_MID : TILE_SMALL };
+  // llvmpipe: 16×16 from 16 rows and 128 columns on (fewer columns leave lanes of its 128-column
+  // workgroups idle; bench/matmul-plans.ts at 256×64×784 and 64×288×968 shows both sides).
+  if (llvmpipe) return { kind: 'tiled', tile: M >= 16 && N >= 128 ? TILE_MID : TILE_SMALL };
   // The large tile takes a second or two to compile on SwiftShader; from ~256³ on it pays.
   if (M >= 128 && N >= 128 && M * N * K >= 2 ** 24) return { kind: 'tiled', tile: subgroups ? TILE_LARGE_SG : TILE_LARGE };
   // A subgroup tile spans 4·tm rows: below that whole lanes would compute clamped copies of the
