@@ -57,7 +57,7 @@ type Choice = Partial<ConvTiles>;
 const MEASURED: Partial<Record<AdapterKind, Record<ConvPass, Record<ConvShapeClass, Choice>>>> = {
   llvmpipe: {
     fwd: { thin: { TP: 28, TO: 16 }, wide: { TP: 28, TO: 16 }, narrow: { TP: 28, TO: 8 } },
-    dx: { thin: { TP: 8, TO: 4 }, wide: { TP: 28, TO: 8 }, narrow: { TP: 28, TO: 16 } },
+    dx: { thin: { TP: 16 }, wide: { TP: 28, TO: 16 }, narrow: { TP: 28, TO: 8 } },
     dw: { thin: { weightGemm: false, allKh: true }, wide: { weightGemm: false, allKh: true }, narrow: { weightGemm: false, TCW: 4 } },
   },
   swiftshader: {
