@@ -61,7 +61,7 @@ const MEASURED: Partial<Record<AdapterKind, Record<ConvPass, Record<ConvShapeCla
     dw: { thin: { weightGemm: false, allKh: true }, wide: { weightGemm: false, allKh: true }, narrow: { weightGemm: false, TCW: 4 } },
   },
   swiftshader: {
-    fwd: { thin: { TP: 16 }, wide: {}, narrow: { TP: 8 } },
+    fwd: { thin: { TP: 16 }, wide: {}, narrow: { TO: 8 } },
     dx: { thin: {}, wide: {}, narrow: {} },
     dw: { thin: { allKh: true }, wide: {}, narrow: {} },
   },
