@@ -65,11 +65,11 @@ function reduceTo(g: Tensor, shape: readonly number[]): Tensor {
   return r;
 }
 
-/** Gradients of C = op(A)·op(B) w.r.t. the stored A and B. */
-function matmulGrads(g: Tensor, a: Tensor, b: Tensor, transA: boolean, transB: boolean): [Tensor, Tensor] {
-  const ga = transA ? matmul(b, g, { transA: transB, transB: true }) : matmul(g, b, { transB: !transB });
-  const gb = transB ? matmul(g, a, { transA: true, transB: transA }) : matmul(a, g, { transA: !transA });
-  return [reduceTo(ga, a.shape), reduceTo(gb, b.shape)];
+/** Gradients of C = op(A)·op(B) w.r.t. the stored A and B (only those `needs` asks for: each is a GEMM). */
+function matmulGrads(g: Tensor, a: Tensor, b: Tensor, transA: boolean, transB: boolean, needs: readonly boolean[]): [Tensor | null, Tensor | null] {
+  const ga = !needs[0] ? null : transA ? matmul(b, g, { transA: transB, transB: true }) : matmul(g, b, { transB: !transB });
+  const gb = !needs[1] ? null : transB ? matmul(g, a, { transA: true, transB: transA }) : matmul(a, g, { transA: !transA });
+  return [ga && reduceTo(ga, a.shape), gb && reduceTo(gb, b.shape)];
 }
 
 /**
@@ -92,8 +92,8 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const transB = opts.transB ?? false;
   const p = plan('matmul', a, b, transA, transB);
   const y = run(a, b, p, transA, transB);
-  return record(`matmul ${fmt(a.shape)}${transA ? 'ᵀ' : ''} · ${fmt(b.shape)}${transB ? 'ᵀ' : ''}`, [a, b], y, [a, b], (g, [sa, sb]) =>
-    matmulGrads(g, sa, sb, transA, transB),
+  return record(`matmul ${fmt(a.shape)}${transA ? 'ᵀ' : ''} · ${fmt(b.shape)}${transB ? 'ᵀ' : ''}`, [a, b], y, [a, b], (g, [sa, sb], needs) =>
+    matmulGrads(g, sa, sb, transA, transB, needs),
   );
 }
 
@@ -124,12 +124,13 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Li
   const relu = opts.relu ?? false;
   const inputs = bias ? [x2, weight, bias] : [x2, weight];
   const save = relu ? [x2, weight, y2] : [x2, weight];
-  const y = record(`${op} ${fmt(x2.shape)} · ${fmt(weight.shape)}ᵀ${bias ? ' + bias' : ''}${relu ? ' → relu' : ''}`, inputs, y2, save, (g, s) => {
+  const y = record(`${op} ${fmt(x2.shape)} · ${fmt(weight.shape)}ᵀ${bias ? ' + bias' : ''}${relu ? ' → relu' : ''}`, inputs, y2, save, (g, s, needs) => {
     const [xs, ws] = s;
     const gz = relu ? activationGrad(op, 'relu', g, s[2]) : g;
-    const gx = matmul(gz, ws);
-    const gw = matmul(gz, xs, { transA: true });
-    const gb = bias ? sum(gz, 0) : null;
+    // A first layer's input needs no gradient: skip its GEMM (as large as the forward's).
+    const gx = needs[0] ? matmul(gz, ws) : null;
+    const gw = needs[1] ? matmul(gz, xs, { transA: true }) : null;
+    const gb = bias && needs[2] ? sum(gz, 0) : null;
     if (gz !== g) gz.dispose();
     return bias ? [gx, gw, gb] : [gx, gw];
   });
