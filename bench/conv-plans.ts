@@ -31,8 +31,8 @@ import {
   type ConvPlanKey,
   type ConvTiles,
 } from '../src/kernels/conv2d/index.js';
-import { CONV_LAYERS, layerGeometry } from './lib/suite-conv-cases.js';
-import { median, randArray } from './lib/timing.js';
+import { CONV_LAYERS, layerTensors } from './lib/suite-conv-cases.js';
+import { median } from './lib/timing.js';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -57,12 +57,7 @@ function nameOf(k: ConvPlanKey): string {
 const here = dirname(fileURLToPath(import.meta.url));
 const count = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 for (const l of layers) {
-  const g = layerGeometry(l, B);
-  const x = kd.tensor(randArray(count([B, l.C, l.S, l.S]), 1), [B, l.C, l.S, l.S]);
-  const w = kd.tensor(randArray(l.O * l.C * 9, 2, 1 / Math.sqrt(9 * l.C)), [l.O, l.C, 3, 3]);
-  const b = kd.tensor(randArray(l.O, 3, 0.1), [l.O]);
-  const dy = kd.tensor(randArray(count(g.outShape), 6), [...g.outShape]);
-  const [xb, wb, bb, dyb] = [x, w, b, dy].map((v) => v.bufferFor('bench'));
+  const { g, tensors, xb, wb, bb, dyb } = layerTensors(l, B);
   const flops = convFlops(g);
   const doc: Record<string, unknown> = {
     adapter: { kind, description: engine.adapter.description || engine.adapter.device, subgroups: engine.subgroups },
@@ -110,7 +105,7 @@ for (const l of layers) {
     console.log(`${l.name} ${pass}, batch ${B}, on ${engine.adapter.description || kind}: GFLOP/s, median of ${REPS} (* the planner's choice)`);
     for (const r of [...rows].sort((p, q) => q.gflops - p.gflops)) console.log(`  ${JSON.stringify(r.plan) === chosen ? '*' : ' '} ${r.name.padEnd(18)} ${r.gflops.toFixed(2).padStart(7)}  ${r.ms.toFixed(1)} ms`);
   }
-  for (const v of [x, w, b, dy]) v.dispose();
+  for (const v of tensors) v.dispose();
   if (argv.includes('--out')) {
     const file = join(here, 'results', `conv-plans-${kind}-${slug(l.name)}.json`);
     mkdirSync(dirname(file), { recursive: true });

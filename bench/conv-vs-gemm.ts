@@ -11,8 +11,8 @@
 import * as kd from '../src/index.js';
 import type { PooledBuffer } from '../src/gpu/buffer-pool.js';
 import { convFlops, convTiles, planConvTiles, runConv2d, runConv2dGradBias, runConv2dGradInput, runConv2dGradWeight, type ConvPass, type ConvTiles } from '../src/kernels/conv2d/index.js';
-import { CONV_LAYERS, CONV_PASSES, kdGemmPieces, layerGeometry, passGemm } from './lib/suite-conv-cases.js';
-import { median, randArray } from './lib/timing.js';
+import { CONV_LAYERS, CONV_PASSES, kdGemmPieces, layerTensors, passGemm } from './lib/suite-conv-cases.js';
+import { median } from './lib/timing.js';
 
 const argv = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -24,16 +24,10 @@ const REPS = Number(opt('reps', '5'));
 const layers = CONV_LAYERS.filter((l) => opt('layer', '') === '' || l.name.replace(/ /g, '-') === opt('layer', ''));
 const engine = await kd.init();
 const kind = engine.adapter.kind;
-const count = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 console.log(`${engine.adapter.description || kind} (${kind}), batch ${B}: GFLOP/s, medians of ${REPS} alternating runs`);
 console.log(`  ${'pass'.padEnd(20)} ${'before'.padStart(7)} ${'after'.padStart(7)} ${'GEMM'.padStart(7)}  before÷GEMM  after÷GEMM  M×N×K`);
 for (const l of layers) {
-  const g = layerGeometry(l, B);
-  const x = kd.tensor(randArray(count([B, l.C, l.S, l.S]), 1), [B, l.C, l.S, l.S]);
-  const w = kd.tensor(randArray(l.O * l.C * 9, 2, 1 / Math.sqrt(9 * l.C)), [l.O, l.C, 3, 3]);
-  const b = kd.tensor(randArray(l.O, 3, 0.1), [l.O]);
-  const dy = kd.tensor(randArray(count(g.outShape), 6), [...g.outShape]);
-  const [xb, wb, bb, dyb] = [x, w, b, dy].map((v) => v.bufferFor('bench'));
+  const { g, tensors, xb, wb, bb, dyb } = layerTensors(l, B);
   const flops = convFlops(g);
   for (const pass of CONV_PASSES) {
     const conv = (t: ConvTiles) => async () => {
@@ -67,6 +61,6 @@ for (const l of layers) {
     const [bf, af, gm] = [gf('before', flops), gf('after', flops), gf('gemm', 2 * M * N * K)];
     console.log(`  ${`${l.name} ${pass}`.padEnd(20)} ${bf.toFixed(2).padStart(7)} ${af.toFixed(2).padStart(7)} ${gm.toFixed(2).padStart(7)}  ${(bf / gm).toFixed(2).padStart(11)}  ${(af / gm).toFixed(2).padStart(10)}  ${M}×${N}×${K}`);
   }
-  for (const v of [x, w, b, dy]) v.dispose();
+  for (const v of tensors) v.dispose();
 }
 process.exit(0);

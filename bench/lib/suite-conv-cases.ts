@@ -105,15 +105,18 @@ export const CONV_GEMM_PREFIX = 'conv gemm';
 
 const count = (s: number[]) => s.reduce((a, b) => a * b, 1);
 
-/** kdgpu: one pass through the conv kernels (the planner's choices), then engine.sync(). */
-export function kdConvPass(engine: kd.Engine, l: ConvLayer, pass: ConvPass, B: number): { run(): Promise<void>; dispose(): void } {
+/** A layer's random input, weight, bias and output gradient at batch B (the same seeds everywhere), and their buffers. */
+export function layerTensors(l: ConvLayer, B: number): { g: kd.Conv2dPlan; tensors: kd.Tensor[]; xb: PooledBuffer; wb: PooledBuffer; bb: PooledBuffer; dyb: PooledBuffer } {
   const g = layerGeometry(l, B);
   const t = (shape: number[], seed: number, scale = 1) => kd.tensor(randArray(count(shape), seed, scale), shape);
-  const x = t([B, l.C, l.S, l.S], 1);
-  const w = t([l.O, l.C, 3, 3], 2, 1 / Math.sqrt(9 * l.C));
-  const b = t([l.O], 3, 0.1);
-  const dy = t([...g.outShape], 6);
-  const [xb, wb, bb, dyb] = [x, w, b, dy].map((v) => v.bufferFor('bench'));
+  const tensors = [t([B, l.C, l.S, l.S], 1), t([l.O, l.C, 3, 3], 2, 1 / Math.sqrt(9 * l.C)), t([l.O], 3, 0.1), t([...g.outShape], 6)];
+  const [xb, wb, bb, dyb] = tensors.map((v) => v.bufferFor('bench'));
+  return { g, tensors, xb, wb, bb, dyb };
+}
+
+/** kdgpu: one pass through the conv kernels (the planner's choices), then engine.sync(). */
+export function kdConvPass(engine: kd.Engine, l: ConvLayer, pass: ConvPass, B: number): { run(): Promise<void>; dispose(): void } {
+  const { g, tensors, xb, wb, bb, dyb } = layerTensors(l, B);
   return {
     async run() {
       const outs: PooledBuffer[] = [];
@@ -124,7 +127,7 @@ export function kdConvPass(engine: kd.Engine, l: ConvLayer, pass: ConvPass, B: n
       for (const o of outs) engine.pool.release(o);
     },
     dispose() {
-      for (const v of [x, w, b, dy]) v.dispose();
+      for (const v of tensors) v.dispose();
     },
   };
 }
