@@ -120,6 +120,33 @@ def kd_loss(s, t_logits, y, T, alpha):
     return alpha * kl + (1 - alpha) * F.cross_entropy(s, y)
 
 
+def bench_step(msg, x, y, device="cpu"):
+    """One benchmark training step of a suite case ({"kind": "step", "model"} or {"kind": "distill",
+    "teacher", "student", "T", "alpha"}) on the fixed batch x, y: a function running forward, loss
+    (cross-entropy, or kd_loss against the frozen teacher's logits), backward and Adam 1e-3.
+    Shared by bench/suite_torch.py (CPU) and bench/device/torch_cuda.py (CUDA)."""
+    distill = msg["kind"] == "distill"
+    model = build(msg["student"] if distill else msg["model"], 0).to(device)
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    teacher = build(msg["teacher"], 1).to(device).eval() if distill else None
+    T, alpha = msg.get("T", 4.0), msg.get("alpha", 0.9)
+
+    def run():
+        opt.zero_grad()
+        s = model(x)
+        if teacher is None:
+            loss = F.cross_entropy(s, y)
+        else:
+            with torch.no_grad():
+                t = teacher(x)
+            loss = kd_loss(s, t, y, T, alpha)
+        loss.backward()
+        opt.step()
+
+    return run
+
+
 def train(model, x, y, epochs, seed, batch=256, teacher=None, T=4.0, alpha=0.5, test=None, curve_every=0):
     """Adam 1e-3; a seeded shuffle; the teacher (if any) runs in eval mode on each batch."""
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)

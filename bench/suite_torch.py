@@ -75,28 +75,7 @@ def setup(msg):
         return run
     if kind in ("step", "distill"):
         x, y = batch_of(msg["batch"], g)
-        model = kd_torch.build(msg["model"] if kind == "step" else msg["student"], 0)
-        model.train()
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-        teacher = None
-        if kind == "distill":
-            teacher = kd_torch.build(msg["teacher"], 1)
-            teacher.eval()
-        T, alpha = msg.get("T", 4.0), msg.get("alpha", 0.9)
-
-        def run():
-            opt.zero_grad()
-            s = model(x)
-            if teacher is None:
-                loss = F.cross_entropy(s, y)
-            else:
-                with torch.no_grad():
-                    t = teacher(x)
-                loss = kd_torch.kd_loss(s, t, y, T, alpha)
-            loss.backward()
-            opt.step()
-
-        return run
+        return kd_torch.bench_step(msg, x, y)
     raise ValueError(f"unknown kind {kind}")
 
 

@@ -82,28 +82,7 @@ def setup(msg):
 
         x = torch.rand(msg["batch"], 1, 28, 28, generator=g).to(DEV)
         y = torch.randint(0, 10, (msg["batch"],), generator=g).to(DEV)
-        model = kd_torch.build(msg["model"] if kind == "step" else msg["student"], 0).to(DEV)
-        model.train()
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-        teacher = None
-        if kind == "distill":
-            teacher = kd_torch.build(msg["teacher"], 1).to(DEV)
-            teacher.eval()
-        T, alpha = msg.get("T", 4.0), msg.get("alpha", 0.9)
-
-        def run():
-            opt.zero_grad()
-            s = model(x)
-            if teacher is None:
-                loss = F.cross_entropy(s, y)
-            else:
-                with torch.no_grad():
-                    t = teacher(x)
-                loss = kd_torch.kd_loss(s, t, y, T, alpha)
-            loss.backward()
-            opt.step()
-
-        return run
+        return kd_torch.bench_step(msg, x, y, DEV)
     raise ValueError(f"unknown kind {kind}")
 
 
