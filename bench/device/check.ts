@@ -10,6 +10,7 @@
 import * as kd from '../../src/index.js';
 import { loadFixture } from '../../test/fixtures.js';
 import { assertClose, assertWithinScale, randomValues } from '../../test/helpers.js';
+import { runParity } from '../../test/parity-run.js';
 
 export interface CheckResult {
   name: string;
@@ -225,65 +226,21 @@ async function checkSoftmaxCe(): Promise<string> {
 
 /** test/parity.test.ts's mnist-cnn-small run: losses (1e-4 for steps 1–10, 1e-3 after) and final weights (1e-3). */
 async function checkParity(dataDir: string): Promise<string> {
-  const fx = loadFixture('parity-mnist-cnn-small.safetensors');
-  const steps = Number(fx.meta.steps);
-  const batch = Number(fx.meta.batch);
-  const model = kd.nn.buildModel('mnist-cnn-small', { seed: 99 });
-  const init = new Map<string, kd.Tensor>();
-  for (const [k] of model.stateDict()) {
-    const t = fx.get(`init.${k}`);
-    init.set(k, kd.tensor(t.data, t.shape));
+  const r = await runParity('mnist-cnn-small', dataDir);
+  if (r.losses.length !== r.steps) throw new Error(`parity: ${r.losses.length} steps, expected ${r.steps}`);
+  let worstLate = 0;
+  r.losses.forEach((got, s) => {
+    const rel = Math.abs(got - r.reference[s]) / Math.abs(r.reference[s]);
+    if (s >= 10) worstLate = Math.max(worstLate, rel);
+    const bound = s < 10 ? 1e-4 : 1e-3;
+    if (!(rel <= bound)) throw new Error(`parity step ${s + 1}: loss ${got} vs PyTorch ${r.reference[s]} (relative ${rel.toExponential(2)} > ${bound})`);
+  });
+  let worstW = 0;
+  for (const [k, rel] of r.weightErrors) {
+    worstW = Math.max(worstW, rel);
+    if (!(rel <= 1e-3)) throw new Error(`parity ${k}: ‖Δw‖/‖w‖ ${rel.toExponential(2)} > 1e-3 after step ${r.steps}`);
   }
-  model.loadStateDict(init);
-  model.eval(); // dropout off, as in the fixture
-  const data = kd.take(kd.fashionMnistDataset('train', dataDir), 0, steps * batch);
-  const loader = new kd.GpuLoader(data, { batchSize: batch });
-  const opt = new kd.nn.Adam(model.parameters(), { lr: Number(fx.meta.lr) });
-  const losses: kd.Tensor[] = [];
-  try {
-    for (const { x, y } of loader.epoch()) {
-      const loss = kd.tidy(() => {
-        const l = kd.softmaxCrossEntropy(model.call(x), y);
-        opt.zeroGrad();
-        l.backward();
-        return l;
-      });
-      opt.step();
-      losses.push(loss);
-      x.dispose();
-      y.dispose();
-    }
-    if (losses.length !== steps) throw new Error(`parity: ${losses.length} steps, expected ${steps}`);
-    const ref = fx.get('losses').data;
-    let worstLate = 0;
-    for (let s = 0; s < steps; s++) {
-      const got = await losses[s].item();
-      const rel = Math.abs(got - ref[s]) / Math.abs(ref[s]);
-      if (s >= 10) worstLate = Math.max(worstLate, rel);
-      const bound = s < 10 ? 1e-4 : 1e-3;
-      if (!(rel <= bound)) throw new Error(`parity step ${s + 1}: loss ${got} vs PyTorch ${ref[s]} (relative ${rel.toExponential(2)} > ${bound})`);
-    }
-    let worstW = 0;
-    for (const [k, p] of model.namedParameters()) {
-      const want = fx.get(`final.${k}`).data;
-      const got = await p.data();
-      let d = 0;
-      let n = 0;
-      for (let i = 0; i < want.length; i++) {
-        d += (got[i] - want[i]) ** 2;
-        n += want[i] ** 2;
-      }
-      const r = Math.sqrt(d / n);
-      worstW = Math.max(worstW, r);
-      if (!(r <= 1e-3)) throw new Error(`parity ${k}: ‖Δw‖/‖w‖ ${r.toExponential(2)} > 1e-3 after step ${steps}`);
-    }
-    return `${steps} Adam steps of batch ${batch}: worst loss difference (steps 11–${steps}) ${worstLate.toExponential(2)}, worst ‖Δw‖/‖w‖ ${worstW.toExponential(2)}`;
-  } finally {
-    losses.forEach((l) => l.dispose());
-    loader.dispose();
-    opt.dispose();
-    model.dispose();
-  }
+  return `${r.steps} Adam steps of batch ${r.batch}: worst loss difference (steps 11–${r.steps}) ${worstLate.toExponential(2)}, worst ‖Δw‖/‖w‖ ${worstW.toExponential(2)}`;
 }
 
 async function one(name: string, fn: () => Promise<string>, log: (l: string) => void): Promise<CheckResult> {
